@@ -1,0 +1,1 @@
+//! # bench — load generators, test publishers and peer comparisons

@@ -1,0 +1,13 @@
+//! # ingest — from publishers' bytes to [`packager::media::Frame`]s
+//!
+//! - [`rtmp`]: the RTMP server session (handshake, chunk stream, AMF0 commands), a
+//!   sans-IO state machine, and the tokio listener that only moves bytes.
+//! - [`flv`]: FLV audio/video tag bodies, legacy and Enhanced RTMP (v1 and v2
+//!   multitrack), turned into tracks and frames.
+//! - [`publish`]: the contract between a listener and whoever receives streams
+//!   (the origin): authorising a stream key and sinking media.
+#![forbid(unsafe_code)]
+
+pub mod flv;
+pub mod publish;
+pub mod rtmp;

@@ -1,0 +1,68 @@
+//! What a listener hands to the rest of the server.
+//!
+//! A listener never decides whether a stream key is valid, nor where frames go: it
+//! asks a [`PublishHandler`], which the origin implements.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+
+use packager::media::{Frame, Track};
+
+/// A publish request, as received from the protocol.
+#[derive(Clone)]
+pub struct PublishRequest {
+    /// The RTMP application (`live`) or SRT resource prefix.
+    pub app: String,
+    /// The stream key. Never log it.
+    pub stream_key: String,
+    /// The publisher's address.
+    pub peer: SocketAddr,
+}
+
+impl std::fmt::Debug for PublishRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublishRequest")
+            .field("app", &self.app)
+            .field("stream_key", &"<redacted>")
+            .field("peer", &self.peer)
+            .finish()
+    }
+}
+
+/// Why a publish request was refused; the text is sent to the publisher.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublishRejection {
+    /// No channel has this key.
+    #[error("unknown stream key")]
+    UnknownKey,
+    /// The application name is not one we serve.
+    #[error("unknown application {0:?}")]
+    UnknownApp(String),
+    /// Someone is already publishing to this channel.
+    #[error("channel {0:?} already has a live publisher")]
+    AlreadyPublishing(String),
+}
+
+/// Receives the media of one accepted publish session. Calls are made from the
+/// connection's task, in arrival order; they must not block for long.
+pub trait MediaSink: Send + 'static {
+    /// The channel name this sink feeds (for logs; never the key).
+    fn channel(&self) -> &str;
+    /// A track was announced or its configuration changed.
+    fn track(&mut self, track: Track);
+    /// One access unit.
+    fn frame(&mut self, frame: Frame);
+    /// The publisher is gone (cleanly or not). Called exactly once.
+    fn end(&mut self);
+}
+
+/// Future returned by [`PublishHandler::publish`].
+pub type PublishFuture =
+    Pin<Box<dyn Future<Output = Result<Box<dyn MediaSink>, PublishRejection>> + Send>>;
+
+/// Decides publish requests.
+pub trait PublishHandler: Send + Sync + 'static {
+    /// Authorise `request` and, if accepted, return the sink for its media.
+    fn publish(&self, request: PublishRequest) -> PublishFuture;
+}

@@ -1,0 +1,2 @@
+//! # origin — ingest → packager → live store → delivery
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! The `ferrocast-origin` binary.
+fn main() {}
