@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Install whatever Ferrocast needs that is missing, on Debian 12 (bookworm).
+#
+#   scripts/install-deps.sh run    # what building and running ferrocast-origin needs
+#   scripts/install-deps.sh test   # plus what the tests need (ffmpeg, chromium, node, npm packages)
+#
+# Idempotent and quick when everything is present: apt is only touched when a
+# package is missing (checked with dpkg), `apt-get update` runs at most once,
+# and `npm ci` in tests/browser only re-runs when package-lock.json changed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SET=${1:-run}
+
+log() { printf '[install-deps] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+case "$SET" in
+  run | test) ;;
+  *) die "usage: $0 [run|test]" ;;
+esac
+
+# ---------------------------------------------------------------------------
+# Package sets.
+# ---------------------------------------------------------------------------
+
+# Building and running the origin. The workspace is pure Rust today, so a C
+# toolchain (for the linker and ring's few C/asm files) and pkg-config suffice.
+RUN_PKGS=(pkg-config gcc libc6-dev ca-certificates)
+# >>> Native build dependencies go here. If a crate starts to need one, add it,
+# >>> e.g. bindgen-based crates (ffmpeg-next behind packager's `transcode`
+# >>> feature) need:   clang libclang-dev
+# >>> and ffmpeg-next itself:   libavcodec-dev libavformat-dev libavutil-dev
+# >>>                           libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
+# RUN_PKGS+=(clang libclang-dev)
+
+# Tests: ffmpeg/ffprobe publish and inspect streams; chromium plays them in
+# the browser tests (with a font so drawtext and pages render); curl for probes.
+TEST_PKGS=(ffmpeg chromium fonts-liberation curl)
+
+# ---------------------------------------------------------------------------
+
+is_installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
+}
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  fi
+fi
+
+APT_UPDATED=0
+apt_install() {
+  [ $# -gt 0 ] || return 0
+  if [ "$(id -u)" -ne 0 ] && [ ${#SUDO[@]} -eq 0 ]; then
+    die "missing packages: $* — run as root or install sudo, or: apt-get install $*"
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install by hand: $*"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    log "apt-get update"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" </dev/null
+}
+
+want=("${RUN_PKGS[@]}")
+if [ "$SET" = test ]; then
+  want+=("${TEST_PKGS[@]}")
+  # Node.js >= 18 and npm: keep whatever is there (e.g. NodeSource's nodejs,
+  # which ships npm itself); otherwise take Debian's nodejs (18) and npm.
+  node_major=0
+  if command -v node >/dev/null 2>&1; then
+    node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  fi
+  if [ "$node_major" -lt 18 ]; then
+    want+=(nodejs)
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    want+=(npm)
+  fi
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  is_installed "$p" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_install "${missing[@]}"
+else
+  log "apt packages for '$SET': all present"
+fi
+
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust (https://rustup.rs) first"
+
+if [ "$SET" = test ]; then
+  # npm packages for the browser tests (puppeteer-core drives Debian's
+  # chromium, so no browser download; hls.js and dashjs are served to the page).
+  export PUPPETEER_SKIP_DOWNLOAD=1 PUPPETEER_SKIP_CHROMIUM_DOWNLOAD=1
+  BROWSER_DIR="$ROOT/tests/browser"
+  stamp="$BROWSER_DIR/node_modules/.ferrocast-lock.sha256"
+  lock_sum=$(sha256sum "$BROWSER_DIR/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$lock_sum" ] &&
+    [ -d "$BROWSER_DIR/node_modules/puppeteer-core" ] &&
+    [ -f "$BROWSER_DIR/node_modules/hls.js/dist/hls.min.js" ]; then
+    log "npm packages in tests/browser: up to date"
+  else
+    log "npm ci in tests/browser"
+    (cd "$BROWSER_DIR" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
+    printf '%s\n' "$lock_sum" >"$stamp"
+  fi
+fi
