@@ -1,2 +1,22 @@
 //! # origin — ingest → packager → live store → delivery
+//!
+//! - [`config`]: the TOML configuration and its environment overrides.
+//! - [`channels`]: channels, their publisher state machine and packagers.
+//! - [`publishing`]: authorises stream keys and feeds the packagers (ingest's
+//!   `PublishHandler`).
+//! - [`live_paths`] and [`live_upstream`]: the live URL scheme, served as the
+//!   delivery pipeline's `Upstream`, with LL-HLS blocking and LL-DASH streaming.
+//! - [`metrics`]: ingest and packaging metrics.
+//! - [`banner`]: what the binary prints at start.
+//! - [`server`]: starts listeners and runs until shutdown.
 #![forbid(unsafe_code)]
+
+pub mod banner;
+pub mod channels;
+pub mod clock;
+pub mod config;
+pub mod live_paths;
+pub mod live_upstream;
+pub mod metrics;
+pub mod publishing;
+pub mod server;

@@ -1,0 +1,436 @@
+//! The origin's configuration: `configs/origin.toml` documents every key.
+//!
+//! Loading order: embedded defaults ← the TOML file (`--config`) ← environment
+//! variables `FERROCAST_SECTION__KEY` (e.g. `FERROCAST_HTTP__LISTEN=0.0.0.0:80`,
+//! `FERROCAST_PACKAGING__PART_TARGET_S=0.5`). Each default is a named constant.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Default `[http] listen`.
+pub const DEFAULT_HTTP_LISTEN: &str = "0.0.0.0:8080";
+/// Default `[http3] listen` (HTTP/3 is not served yet; see issue 6).
+pub const DEFAULT_HTTP3_LISTEN: &str = "0.0.0.0:8443";
+/// Default `[rtmp] listen`.
+pub const DEFAULT_RTMP_LISTEN: &str = "0.0.0.0:1935";
+/// Default `[srt] listen` (SRT ingest is not served yet; see issue 5).
+pub const DEFAULT_SRT_LISTEN: &str = "0.0.0.0:9000";
+/// Default `[webrtc] udp_listen` (WebRTC is not served yet; see issue 8).
+pub const DEFAULT_WEBRTC_UDP_LISTEN: &str = "0.0.0.0:8189";
+/// Default `[storage] data_dir`.
+pub const DEFAULT_DATA_DIR: &str = "./data";
+/// Default `[database] url`: SQLite in the data dir (the control plane is issue 4).
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://ferrocast.db";
+/// Default `[packaging] segment_target_s`.
+pub const DEFAULT_SEGMENT_TARGET_S: f64 = 2.0;
+/// Default `[packaging] part_target_s`: 1/3 s, ten frames at 30 fps (see docs/benchmarks.md).
+pub const DEFAULT_PART_TARGET_S: f64 = 0.333;
+/// Default `[packaging] window_s`.
+pub const DEFAULT_WINDOW_S: f64 = 30.0;
+/// Default `[packaging] reconnect_grace_s`.
+pub const DEFAULT_RECONNECT_GRACE_S: f64 = 10.0;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[http]`: HTTP/1.1 + HTTP/2 delivery, API and pages.
+    pub http: HttpConfig,
+    /// `[http3]`: reserved for HTTP/3 (issue 6).
+    pub http3: Http3Config,
+    /// `[tls]`: when set, `[http] listen` speaks HTTPS with ALPN h2/http1.1.
+    pub tls: TlsConfig,
+    /// `[rtmp]`: RTMP ingest.
+    pub rtmp: RtmpConfig,
+    /// `[srt]`: reserved for SRT ingest (issue 5).
+    pub srt: SrtConfig,
+    /// `[webrtc]`: reserved for WHIP/WHEP (issue 8).
+    pub webrtc: WebrtcConfig,
+    /// `[storage]`: where data lives.
+    pub storage: StorageConfig,
+    /// `[database]`: reserved for the control plane (issue 4).
+    pub database: DatabaseConfig,
+    /// `[packaging]`: live segmenter parameters.
+    pub packaging: PackagingConfig,
+    /// `[api]`: reserved for the control plane (issue 4).
+    pub api: ApiConfig,
+    /// `[[channels]]`: channels and their stream keys.
+    pub channels: Vec<ChannelConfig>,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address for HTTP/1.1 and HTTP/2 (h2c, or TLS when `[tls]` is set).
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { listen: DEFAULT_HTTP_LISTEN.parse().expect("valid default") }
+    }
+}
+
+/// `[http3]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Http3Config {
+    /// UDP address for HTTP/3 (not served yet).
+    pub listen: SocketAddr,
+}
+
+impl Default for Http3Config {
+    fn default() -> Self {
+        Self { listen: DEFAULT_HTTP3_LISTEN.parse().expect("valid default") }
+    }
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain. TLS is on when both `cert` and `key` are set.
+    pub cert: Option<PathBuf>,
+    /// PEM private key.
+    pub key: Option<PathBuf>,
+}
+
+/// `[rtmp]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RtmpConfig {
+    /// TCP address for RTMP publishers.
+    pub listen: SocketAddr,
+}
+
+impl Default for RtmpConfig {
+    fn default() -> Self {
+        Self { listen: DEFAULT_RTMP_LISTEN.parse().expect("valid default") }
+    }
+}
+
+/// `[srt]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SrtConfig {
+    /// UDP address for SRT publishers (not served yet).
+    pub listen: SocketAddr,
+}
+
+impl Default for SrtConfig {
+    fn default() -> Self {
+        Self { listen: DEFAULT_SRT_LISTEN.parse().expect("valid default") }
+    }
+}
+
+/// `[webrtc]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebrtcConfig {
+    /// UDP address shared by all WebRTC sessions (not served yet).
+    pub udp_listen: SocketAddr,
+}
+
+impl Default for WebrtcConfig {
+    fn default() -> Self {
+        Self { udp_listen: DEFAULT_WEBRTC_UDP_LISTEN.parse().expect("valid default") }
+    }
+}
+
+/// `[storage]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Directory for the database and VOD files; created at start.
+    pub data_dir: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self { data_dir: DEFAULT_DATA_DIR.into() }
+    }
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// SQLite file (relative to the data dir) or a PostgreSQL URL (not used yet).
+    pub url: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: DEFAULT_DATABASE_URL.into() }
+    }
+}
+
+/// `[packaging]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PackagingConfig {
+    /// Target segment duration; segments are cut at the first key frame after it.
+    pub segment_target_s: f64,
+    /// Target LL-HLS part duration.
+    pub part_target_s: f64,
+    /// Media kept in the playlist window.
+    pub window_s: f64,
+    /// How long a channel stays live after its publisher drops.
+    pub reconnect_grace_s: f64,
+}
+
+impl Default for PackagingConfig {
+    fn default() -> Self {
+        Self {
+            segment_target_s: DEFAULT_SEGMENT_TARGET_S,
+            part_target_s: DEFAULT_PART_TARGET_S,
+            window_s: DEFAULT_WINDOW_S,
+            reconnect_grace_s: DEFAULT_RECONNECT_GRACE_S,
+        }
+    }
+}
+
+/// `[api]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Bearer keys for the admin API (not used yet).
+    pub admin_keys: Vec<String>,
+}
+
+/// One `[[channels]]` entry.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    /// The channel name, used in URLs (`/live/{name}/…`).
+    pub name: String,
+    /// The secret stream key publishers use (`rtmp://host/live/{stream_key}`).
+    pub stream_key: String,
+}
+
+impl std::fmt::Debug for ChannelConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelConfig")
+            .field("name", &self.name)
+            .field("stream_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown keys or wrong types.
+    #[error("invalid configuration: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// An environment override does not name `SECTION__KEY`.
+    #[error("environment variable {0} must look like FERROCAST_SECTION__KEY")]
+    BadEnvName(String),
+    /// A value is out of range.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Prefix of environment overrides.
+pub const ENV_PREFIX: &str = "FERROCAST_";
+
+impl Config {
+    /// Loads `path` (or only defaults when `None`), then applies `env` overrides.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|source| ConfigError::Read { path: p.to_owned(), source })?,
+            None => String::new(),
+        };
+        Self::from_toml_with_env(&text, env)
+    }
+
+    /// Parses TOML text and applies `FERROCAST_SECTION__KEY` overrides.
+    pub fn from_toml_with_env(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = text.parse()?;
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+            let Some((section, key)) = rest.split_once("__") else {
+                return Err(ConfigError::BadEnvName(name));
+            };
+            let section = section.to_ascii_lowercase();
+            let key = key.to_ascii_lowercase();
+            let entry = table
+                .entry(section)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(section_table) = entry else {
+                return Err(ConfigError::BadEnvName(name));
+            };
+            section_table.insert(key, env_value(&value));
+        }
+        let config: Config = toml::Value::Table(table).try_into()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rejects values that cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let p = &self.packaging;
+        if !(p.part_target_s >= 0.05 && p.part_target_s <= p.segment_target_s) {
+            return Err(ConfigError::Invalid(format!(
+                "[packaging] part_target_s = {} must be between 0.05 and segment_target_s ({})",
+                p.part_target_s, p.segment_target_s
+            )));
+        }
+        if !(p.segment_target_s >= 0.5 && p.segment_target_s <= 20.0) {
+            return Err(ConfigError::Invalid(format!(
+                "[packaging] segment_target_s = {} must be between 0.5 and 20",
+                p.segment_target_s
+            )));
+        }
+        if p.window_s < 3.0 * p.segment_target_s {
+            return Err(ConfigError::Invalid(format!(
+                "[packaging] window_s = {} must hold at least 3 segments ({} s)",
+                p.window_s,
+                3.0 * p.segment_target_s
+            )));
+        }
+        if !(0.0..=3600.0).contains(&p.reconnect_grace_s) {
+            return Err(ConfigError::Invalid("[packaging] reconnect_grace_s must be 0..=3600".into()));
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return Err(ConfigError::Invalid("[tls] needs both cert and key".into()));
+        }
+        let mut names = std::collections::HashSet::new();
+        let mut keys = std::collections::HashSet::new();
+        for c in &self.channels {
+            if !is_valid_channel_name(&c.name) {
+                return Err(ConfigError::Invalid(format!(
+                    "channel name {:?} must be 1-64 characters of a-z, A-Z, 0-9, '-' or '_'",
+                    c.name
+                )));
+            }
+            if c.stream_key.len() < 8 {
+                return Err(ConfigError::Invalid(format!(
+                    "stream key of channel {:?} must be at least 8 characters",
+                    c.name
+                )));
+            }
+            if !names.insert(&c.name) {
+                return Err(ConfigError::Invalid(format!("channel {:?} is listed twice", c.name)));
+            }
+            if !keys.insert(&c.stream_key) {
+                return Err(ConfigError::Invalid(format!(
+                    "channel {:?} reuses another channel's stream key",
+                    c.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML (for `--print-config`).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serialises")
+    }
+}
+
+/// Channel names appear in URLs: keep them to a safe alphabet.
+pub fn is_valid_channel_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// An environment value is read as a TOML value when it parses as one (numbers,
+/// booleans, arrays), else as a string.
+fn env_value(raw: &str) -> toml::Value {
+    let probe = format!("v = {raw}");
+    match probe.parse::<toml::Table>() {
+        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.into())),
+        Err(_) => toml::Value::String(raw.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::from_toml_with_env("", Vec::new()).unwrap();
+        assert_eq!(c.http.listen.port(), 8080);
+        assert_eq!(c.rtmp.listen.port(), 1935);
+        assert_eq!(c.packaging.segment_target_s, DEFAULT_SEGMENT_TARGET_S);
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let c = Config::from_toml_with_env(
+            "[http]\nlisten = \"127.0.0.1:9000\"\n",
+            vec![
+                ("FERROCAST_HTTP__LISTEN".into(), "127.0.0.1:9100".into()),
+                ("FERROCAST_PACKAGING__PART_TARGET_S".into(), "0.5".into()),
+                ("UNRELATED".into(), "x".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.http.listen.port(), 9100);
+        assert_eq!(c.packaging.part_target_s, 0.5);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let err = Config::from_toml_with_env("[http]\nlisten_typo = 1\n", Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("listen_typo"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let err = Config::from_toml_with_env("[packaging]\npart_target_s = 5\n", Vec::new())
+            .unwrap_err();
+        assert!(err.to_string().contains("part_target_s"), "{err}");
+        let err = Config::from_toml_with_env(
+            "[[channels]]\nname = \"a b\"\nstream_key = \"12345678\"\n",
+            Vec::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("channel name"), "{err}");
+    }
+
+    #[test]
+    fn stream_keys_are_not_in_debug_output() {
+        let c = ChannelConfig { name: "a".into(), stream_key: "supersecret".into() };
+        assert!(!format!("{c:?}").contains("supersecret"));
+    }
+
+    /// `configs/origin.toml` must stay loadable and document every key.
+    #[test]
+    fn example_config_loads_and_documents_every_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/origin.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let c = Config::from_toml_with_env(&text, Vec::new()).unwrap();
+        assert!(!c.channels.is_empty());
+        // Every key of the effective configuration appears in the example file.
+        let effective: toml::Table = c.to_toml().parse().unwrap();
+        for (section, value) in &effective {
+            assert!(text.contains(&format!("[{section}]")) || text.contains(&format!("[[{section}]]")), "section {section} undocumented");
+            if let toml::Value::Table(t) = value {
+                for key in t.keys() {
+                    assert!(text.contains(&format!("{key} =")), "key {section}.{key} undocumented");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The origin's answer to publishers: authorise a stream key, then feed the
+//! channel's packager with the publisher's tracks and frames.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ingest::publish::{
+    MediaSink, PublishFuture, PublishHandler, PublishRejection, PublishRequest,
+};
+use packager::media::{Frame, MediaKind, Track};
+
+use crate::channels::{Channel, Channels};
+use crate::clock::now_ms;
+use crate::metrics::OriginMetrics;
+
+/// The RTMP application publishers must use (`rtmp://host/live/{key}`).
+pub const LIVE_APP: &str = "live";
+
+/// Implements [`PublishHandler`] over the channel registry.
+pub struct OriginPublishHandler {
+    channels: Arc<Channels>,
+    metrics: OriginMetrics,
+    grace: Duration,
+}
+
+impl OriginPublishHandler {
+    /// A handler over `channels`; dropped publishers keep their channel live for `grace`.
+    pub fn new(channels: Arc<Channels>, metrics: OriginMetrics, grace: Duration) -> Self {
+        Self { channels, metrics, grace }
+    }
+
+    fn decide(&self, request: &PublishRequest) -> Result<(Arc<Channel>, u64), PublishRejection> {
+        if request.app != LIVE_APP {
+            return Err(PublishRejection::UnknownApp(request.app.clone()));
+        }
+        let channel = self
+            .channels
+            .by_stream_key(&request.stream_key)
+            .ok_or(PublishRejection::UnknownKey)?
+            .clone();
+        let session = channel
+            .begin_publish()
+            .ok_or_else(|| PublishRejection::AlreadyPublishing(channel.name.clone()))?;
+        Ok((channel, session))
+    }
+}
+
+impl PublishHandler for OriginPublishHandler {
+    fn publish(&self, request: PublishRequest) -> PublishFuture {
+        let result = self.decide(&request);
+        let metrics = self.metrics.clone();
+        let grace = self.grace;
+        Box::pin(async move {
+            match result {
+                Ok((channel, session)) => {
+                    tracing::info!(channel = %channel.name, peer = %request.peer, session, "publish accepted");
+                    metrics.publishers.inc();
+                    metrics.channel_live.with_label_values(&[&channel.name]).set(1);
+                    Ok(Box::new(ChannelSink { channel, session, metrics, grace, ended: false })
+                        as Box<dyn MediaSink>)
+                }
+                Err(rejection) => {
+                    let reason = match &rejection {
+                        PublishRejection::UnknownKey => "unknown_key",
+                        PublishRejection::UnknownApp(_) => "unknown_app",
+                        PublishRejection::AlreadyPublishing(_) => "already_publishing",
+                    };
+                    metrics.publish_rejected.with_label_values(&[reason]).inc();
+                    tracing::warn!(peer = %request.peer, app = %request.app, "publish rejected: {rejection}");
+                    Err(rejection)
+                }
+            }
+        })
+    }
+}
+
+/// Feeds one publish session into its channel.
+struct ChannelSink {
+    channel: Arc<Channel>,
+    session: u64,
+    metrics: OriginMetrics,
+    grace: Duration,
+    ended: bool,
+}
+
+impl ChannelSink {
+    /// Runs `f` on the channel's packager and wakes waiters if it produced parts.
+    fn with_stream(&self, f: impl FnOnce(&mut packager::live::LiveStream)) {
+        let produced = {
+            let mut state = self.channel.lock();
+            let Some(stream) = state.stream.as_mut() else { return };
+            let before = stream.parts_produced();
+            f(stream);
+            stream.parts_produced() - before
+        };
+        if produced > 0 {
+            self.metrics.parts_produced.with_label_values(&[&self.channel.name]).inc_by(produced);
+            self.channel.notify();
+        }
+    }
+}
+
+impl MediaSink for ChannelSink {
+    fn channel(&self) -> &str {
+        &self.channel.name
+    }
+
+    fn track(&mut self, track: Track) {
+        tracing::info!(
+            channel = %self.channel.name,
+            kind = ?track.kind(),
+            id = track.id,
+            codec = %track.codec.codec_string(),
+            "track announced"
+        );
+        self.with_stream(|s| s.handle_track(track, now_ms()));
+    }
+
+    fn frame(&mut self, frame: Frame) {
+        let kind = match frame.kind {
+            MediaKind::Video => "video",
+            MediaKind::Audio => "audio",
+        };
+        self.metrics.ingest_bytes.with_label_values(&[&self.channel.name]).inc_by(frame.data.len() as u64);
+        self.metrics.ingest_frames.with_label_values(&[&self.channel.name, kind]).inc();
+        self.with_stream(|s| s.handle_frame(frame, now_ms()));
+    }
+
+    fn end(&mut self) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
+        self.metrics.publishers.dec();
+        self.channel.publisher_gone(self.session, now_ms());
+        tracing::info!(channel = %self.channel.name, session = self.session, grace_s = self.grace.as_secs_f64(), "publisher gone; waiting for a reconnect");
+        let channel = self.channel.clone();
+        let session = self.session;
+        let grace = self.grace;
+        let metrics = self.metrics.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            if channel.grace_expired(session, now_ms()) {
+                metrics.channel_live.with_label_values(&[&channel.name]).set(0);
+                tracing::info!(channel = %channel.name, "stream ended: no publisher within the grace period");
+            }
+        });
+    }
+}
+
+impl Drop for ChannelSink {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
