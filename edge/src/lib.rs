@@ -4,6 +4,28 @@
 //! [`upstream::Upstream`], an edge node (next issue) plugs in its parents and caches.
 //!
 //! - [`upstream`]: the `Upstream` trait and the response types it returns.
+//! - [`pipeline`]: the request pipeline in named phases (`request_filter`, built-in
+//!   routes, `upstream_request`, fetch, `response_filter`, `logging`), working on
+//!   `http::Request` / `http::Response` only, so every transport shares it.
+//! - [`body`]: [`body::ResponseBody`], the transport-independent response body.
+//! - [`metrics`]: delivery metrics registered into a caller-owned Prometheus registry.
+//! - [`server`]: HTTP/1.1 + HTTP/2 (h2c and TLS with ALPN) on hyper 1, with graceful
+//!   shutdown; [`server::tls`] loads PEM certificates.
+//!
+//! ```no_run
+//! # async fn run(upstream: std::sync::Arc<dyn edge::upstream::Upstream>) {
+//! use std::sync::Arc;
+//! let registry = prometheus::Registry::new();
+//! let pipeline = Arc::new(edge::pipeline::Pipeline::new(upstream, &registry).unwrap());
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await.unwrap();
+//! let shutdown = async { let _ = tokio::signal::ctrl_c().await; };
+//! edge::server::serve(listener, pipeline, None, shutdown).await;
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
+pub mod body;
+pub mod metrics;
+pub mod pipeline;
+pub mod server;
 pub mod upstream;

@@ -1,0 +1,191 @@
+//! The delivery pipeline: one request in, one response out, in named phases.
+//!
+//! The pipeline works on `http::Request<()>` → `http::Response<ResponseBody>` and
+//! knows nothing about connections, so HTTP/1.1, HTTP/2 ([`crate::server`]) and later
+//! HTTP/3 (quinn + h3) all call [`Pipeline::handle`]. Request bodies are never read:
+//! delivery is GET/HEAD/OPTIONS only.
+//!
+//! Phases, in order (after pingora's `ProxyHttp`):
+//!
+//! 1. [`request_filter`](request_filter): method check, path normalisation, CORS
+//!    preflight. A rejected request ends here with a plain-text, `no-store` error.
+//! 2. built-in routes ([`builtin`]): `/healthz`, `/readyz`, `/time`, `/metrics`.
+//! 3. `upstream_request`: turn the request into an [`UpstreamRequest`]. This is where
+//!    the `/t/{token}` prefix will be verified and stripped (playback tokens issue);
+//!    today it is a documented no-op. An edge node adds its `cache_key` and cache
+//!    lookup phases between this one and the fetch.
+//! 4. fetch: [`Upstream::fetch`] (may wait: LL-HLS blocking reload).
+//! 5. [`response_filter`](response_filter): Cache-Control passthrough, strong ETag and
+//!    `If-None-Match`, single byte ranges, HEAD, `Content-Length`, CORS.
+//! 6. [`logging`](logging): one `tracing` debug line, metrics, in-flight tracking.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicBool, Ordering};
+//! use edge::upstream::*;
+//!
+//! struct Store;
+//! impl Upstream for Store {
+//!     fn fetch(&self, _: UpstreamRequest) -> UpstreamFuture {
+//!         Box::pin(async { UpstreamResponse::error(http::StatusCode::NOT_FOUND, "not found") })
+//!     }
+//! }
+//!
+//! let registry = prometheus::Registry::new();
+//! let ready = Arc::new(AtomicBool::new(false));
+//! let flag = ready.clone();
+//! let pipeline = edge::pipeline::Pipeline::new(Arc::new(Store), &registry)
+//!     .expect("metrics registered once")
+//!     .with_readiness(move || flag.load(Ordering::Relaxed));
+//! ready.store(true, Ordering::Relaxed); // once the live store is up
+//! ```
+
+pub mod builtin;
+pub mod logging;
+pub mod range;
+pub mod request_filter;
+pub mod response_filter;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{HeaderMap, Method, Request, Response, Version};
+use prometheus::Registry;
+
+use crate::body::ResponseBody;
+use crate::metrics::{HttpMetrics, MetricsError};
+use crate::upstream::{ObjectKind, Upstream, UpstreamRequest};
+
+pub use request_filter::RequestError;
+
+/// Decides what `/readyz` answers: `true` → 200, `false` → 503.
+pub type Readiness = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// The client's address, put into the request's extensions by the transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// Everything the phases know about one request.
+///
+/// Built once from the request head; phases read it, and an edge node will add its
+/// cache key and `CachePhase` here.
+#[derive(Debug)]
+pub struct RequestCtx {
+    /// The request method (GET, HEAD or OPTIONS once `request_filter` passed).
+    pub method: Method,
+    /// The normalised path (see [`request_filter::normalise_path`]); before
+    /// normalisation, the raw path.
+    pub path: String,
+    /// The raw query string.
+    pub query: Option<String>,
+    /// The request header fields.
+    pub headers: HeaderMap,
+    /// The HTTP version the client spoke.
+    pub version: Version,
+    /// The client's address, when the transport provided one.
+    pub peer: Option<SocketAddr>,
+    /// When the pipeline received the request.
+    pub started: Instant,
+    /// What the response turned out to be (for logs and metrics).
+    pub kind: ObjectKind,
+}
+
+impl RequestCtx {
+    fn new(req: Request<()>) -> Self {
+        let (parts, ()) = req.into_parts();
+        Self {
+            method: parts.method,
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            peer: parts.extensions.get::<PeerAddr>().map(|p| p.0),
+            headers: parts.headers,
+            version: parts.version,
+            started: Instant::now(),
+            kind: ObjectKind::Other,
+        }
+    }
+
+    /// Whether the response must carry no content (RFC 9110 §9.3.2).
+    pub fn is_head(&self) -> bool {
+        self.method == Method::HEAD
+    }
+}
+
+/// The request pipeline shared by origin and edge. Cheap to share behind an `Arc`.
+pub struct Pipeline {
+    upstream: Arc<dyn Upstream>,
+    metrics: HttpMetrics,
+    readiness: Readiness,
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("metrics", &self.metrics)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    /// A pipeline over `upstream` whose metrics are registered into `registry`;
+    /// `/metrics` renders all of `registry`. Readiness defaults to "always ready".
+    ///
+    /// Fails only if the delivery metrics are already registered in `registry`.
+    pub fn new(upstream: Arc<dyn Upstream>, registry: &Registry) -> Result<Self, MetricsError> {
+        Ok(Self {
+            upstream,
+            metrics: HttpMetrics::register(registry)?,
+            readiness: Arc::new(|| true),
+        })
+    }
+
+    /// Make `/readyz` answer 200 only while `ready()` returns true (503 otherwise).
+    pub fn with_readiness(mut self, ready: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        self.readiness = Arc::new(ready);
+        self
+    }
+
+    /// The delivery metrics.
+    pub fn metrics(&self) -> &HttpMetrics {
+        &self.metrics
+    }
+
+    /// Answer one request. Never fails: every problem becomes an HTTP error response.
+    ///
+    /// The transport may put a [`PeerAddr`] into the request's extensions.
+    pub async fn handle(&self, req: Request<()>) -> Response<ResponseBody> {
+        let in_flight = self.metrics.in_flight_guard();
+        let mut ctx = RequestCtx::new(req);
+        let response = self.run_phases(&mut ctx).await;
+        self.logging(&ctx, in_flight, response)
+    }
+
+    async fn run_phases(&self, ctx: &mut RequestCtx) -> Response<ResponseBody> {
+        match self.request_filter(ctx) {
+            Err(e) => return self.reject(ctx, e),
+            Ok(request_filter::Filtered::Preflight) => return response_filter::preflight(ctx),
+            Ok(request_filter::Filtered::Continue) => {}
+        }
+        if let Some(builtin) = self.builtin(ctx) {
+            return self.response_filter(ctx, builtin, false).await;
+        }
+        let upstream_request = self.upstream_request(ctx);
+        let upstream_response = self.upstream.fetch(upstream_request).await;
+        ctx.kind = upstream_response.kind;
+        self.response_filter(ctx, upstream_response, true).await
+    }
+
+    /// Phase 3: what to ask the upstream for.
+    ///
+    /// No-op today: the path is passed on as normalised. The playback-token issue
+    /// verifies and strips a `/t/{token}` prefix here, so the upstream (and an edge's
+    /// cache key) never sees tokens.
+    pub fn upstream_request(&self, ctx: &RequestCtx) -> UpstreamRequest {
+        UpstreamRequest {
+            path: ctx.path.clone(),
+            query: ctx.query.clone(),
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! TLS configuration for the HTTPS listener: one certificate chain and key from PEM.
+//!
+//! The config advertises ALPN `h2` then `http/1.1` (RFC 7301; RFC 9113 §3.2 for the
+//! `h2` identifier), so browsers negotiate HTTP/2 and older clients HTTP/1.1 on the same
+//! port. The `ring` crypto provider is named explicitly rather than installed process
+//! wide, so nothing depends on which crate installs a default first. TLS 1.2 and 1.3
+//! (rustls's safe defaults). Several certificates chosen by SNI come later (issue 6):
+//! they would replace `with_single_cert` by a `ResolvesServerCert`.
+//!
+//! Loading reads files synchronously: call it at start-up, not on a request path.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::ServerConfig;
+
+/// ALPN protocol identifiers offered, most preferred first.
+pub const ALPN_PROTOCOLS: [&[u8]; 2] = [b"h2", b"http/1.1"];
+
+/// Why a TLS configuration could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A PEM file could not be opened or read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The certificate file holds no `CERTIFICATE` block.
+    #[error("no certificate found in {0}")]
+    NoCertificates(PathBuf),
+    /// The key file holds no PKCS#8, PKCS#1 or SEC1 private key.
+    #[error("no private key found in {0}")]
+    NoPrivateKey(PathBuf),
+    /// rustls refused the certificate/key pair (mismatch, unsupported algorithm…).
+    #[error("TLS configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// Load `cert` (PEM chain, leaf first) and `key` (PEM private key) into a server
+/// config with ALPN `h2`, `http/1.1`.
+pub fn load_server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    let read_err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| TlsError::Read { path, source }
+    };
+    let mut reader = BufReader::new(File::open(cert).map_err(read_err(cert))?);
+    let certs = rustls_pemfile::certs(&mut reader)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(read_err(cert))?;
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificates(cert.to_owned()));
+    }
+    let mut reader = BufReader::new(File::open(key).map_err(read_err(key))?);
+    let key_der = rustls_pemfile::private_key(&mut reader)
+        .map_err(read_err(key))?
+        .ok_or_else(|| TlsError::NoPrivateKey(key.to_owned()))?;
+    server_config(certs, key_der)
+}
+
+/// A server config from DER certificate chain and key already in memory.
+pub fn server_config(
+    certs: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)?;
+    config.alpn_protocols = ALPN_PROTOCOLS.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn loads_a_self_signed_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let cert = write(dir.path(), "cert.pem", &ck.cert.pem());
+        let key = write(dir.path(), "key.pem", &ck.key_pair.serialize_pem());
+        let config = load_server_config(&cert, &key).unwrap();
+        assert_eq!(
+            config.alpn_protocols,
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+    }
+
+    #[test]
+    fn names_each_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = write(dir.path(), "empty.pem", "");
+        let missing = dir.path().join("missing.pem");
+        assert!(matches!(
+            load_server_config(&missing, &empty),
+            Err(TlsError::Read { .. })
+        ));
+        assert!(matches!(
+            load_server_config(&empty, &empty),
+            Err(TlsError::NoCertificates(_))
+        ));
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let cert = write(dir.path(), "cert.pem", &ck.cert.pem());
+        assert!(matches!(
+            load_server_config(&cert, &empty),
+            Err(TlsError::NoPrivateKey(_))
+        ));
+        let other = rcgen::generate_simple_self_signed(vec!["x".into()]).unwrap();
+        let wrong_key = write(dir.path(), "wrong.pem", &other.key_pair.serialize_pem());
+        // rustls checks that the key matches the leaf certificate.
+        assert!(matches!(
+            load_server_config(&cert, &wrong_key),
+            Err(TlsError::Rustls(_))
+        ));
+    }
+}
