@@ -1,2 +1,34 @@
-//! # tests — end-to-end harness: starts the real `ferrocast-origin`, real publishers
-//! (ffmpeg) and real players, and checks outputs with independent tools (ffprobe).
+//! # tests — end-to-end harness
+//!
+//! Starts the real `ferrocast-origin`, real publishers (ffmpeg, the `bench`
+//! crate's Enhanced RTMP publisher) and real clients, and checks outputs with
+//! independent tools (ffprobe). The integration tests live in `tests/tests/`, one
+//! file per feature; this library is what they share:
+//!
+//! - [`origin`]: a temp config on free ports, the binary, its captured stderr;
+//! - [`process`]: child processes that can never outlive the test;
+//! - [`publisher`]: ffmpeg publishing test patterns over RTMP;
+//! - [`http`]: a blocking client that reports status, headers, body and timing;
+//! - [`m3u8`]: a small playlist reader (RFC 8216 §4.2 attribute lists, LL-HLS
+//!   parts); [`live`]: fetching and waiting on live playlists;
+//! - [`monitor`]: a background poller that detects gaps in a live stream;
+//! - [`ffprobe`]: ffprobe's view of packaged media;
+//! - [`rtmp_raw`]: hand-made RTMP bytes for hostile-input tests;
+//! - [`checks`]: several named checks against one set-up, and polling;
+//! - [`tools`]: finding external tools, skipping loudly when one is missing.
+//!
+//! Environment: `FERROCAST_ORIGIN_BIN` (binary path, else `target/debug`, built if
+//! missing), `FERROCAST_TEST_SHOW_LOG=1` (print the origin's log tail even when a
+//! test passes).
+
+pub mod checks;
+pub mod ffprobe;
+pub mod http;
+pub mod live;
+pub mod m3u8;
+pub mod monitor;
+pub mod origin;
+pub mod process;
+pub mod publisher;
+pub mod rtmp_raw;
+pub mod tools;
