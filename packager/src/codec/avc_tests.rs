@@ -93,7 +93,7 @@ fn rejects_bad_records() {
 #[test]
 fn too_many_parameter_sets() {
     let sps = AvcConfig::parse(hex(HIGH_640X360)).unwrap().sps;
-    let many = vec![sps[0].clone(); crate::codec::MAX_PARAMETER_SETS + 1];
+    let many = vec![sps[0].clone(); MAX_PARAMETER_SETS + 1];
     assert!(matches!(
         AvcConfig::from_parameter_sets(&many, &sps),
         Err(CodecError::TooManyParameterSets { .. })

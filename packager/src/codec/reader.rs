@@ -7,13 +7,13 @@ use super::CodecError;
 
 /// Reads big-endian fields from a [`Bytes`] without copying.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // `rest`, `u32`: used by some parsers only.
 pub(crate) struct ByteReader {
     buf: Bytes,
     pos: usize,
     codec: &'static str,
 }
 
+#[allow(dead_code)] // Not every parser needs every reader.
 impl ByteReader {
     /// A cursor at the start of `buf`; errors name `codec`.
     pub(crate) fn new(codec: &'static str, buf: Bytes) -> Self {

@@ -1,13 +1,45 @@
 //! CMAF fragmented MP4 (ISO/IEC 14496-12, ISO/IEC 23000-19), one track per file.
 //!
-//! - [`init_segment`]: `ftyp` + `moov` for one [`Track`].
-//! - [`fragment`]: one `moof` + `mdat` (a CMAF chunk) holding consecutive samples.
+//! - [`init_segment`]: `ftyp` + `moov` for one [`Track`] (see [`init`] for the tree).
+//! - [`fragment`]: one `moof` + `mdat` (a CMAF chunk) holding consecutive samples;
+//!   [`fragment_chunks`] is the same without copying sample payloads.
+//! - [`media_timescale`]: the `mdhd` timescale; [`Sample`] durations and offsets are
+//!   in it, so the segmenter converts from [`Track::timescale`] once.
 //!
-//! In every file the track's `track_ID` is 1.
+//! In every file the track's `track_ID` is 1. Boxes are written by hand
+//! ([`writer`]): the whole CMAF subset is a few hundred lines, and writing it directly
+//! keeps payloads as shared [`Bytes`] from ingest to the socket.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use packager::codec::aac::AacConfig;
+//! use packager::fmp4::{fragment, init_segment, media_timescale, Sample};
+//! use packager::media::{CodecConfig, Track};
+//!
+//! let asc = AacConfig::parse(Bytes::from_static(&[0x11, 0x90])).unwrap();
+//! let track = Track { id: 0, codec: CodecConfig::Aac(asc), timescale: 1000, language: None, name: None };
+//! assert_eq!(media_timescale(&track), 48_000);
+//! let init = init_segment(&track).unwrap();
+//! assert_eq!(&init[4..8], b"ftyp");
+//! let sample = Sample { duration: 1024, composition_offset: 0, keyframe: true, data: Bytes::from_static(&[0x21, 0x10]) };
+//! let chunk = fragment(1, 0, &[sample]);
+//! assert_eq!(&chunk[4..8], b"moof");
+//! ```
 
 use bytes::Bytes;
 
 use crate::media::Track;
+
+pub mod fragment;
+pub mod init;
+mod sample_entry;
+mod writer;
+
+pub use fragment::{fragment, fragment_chunks, NON_SYNC_SAMPLE_FLAGS, SYNC_SAMPLE_FLAGS};
+pub use init::init_segment;
+
+/// Video `mdhd` timescale: 90 kHz, the MPEG clock every frame rate divides well into.
+pub const VIDEO_TIMESCALE: u32 = 90_000;
 
 /// One sample of a fragment, already in the media timescale ([`media_timescale`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,20 +62,16 @@ pub enum MuxError {
     UnsupportedCodec(&'static str),
 }
 
-/// The `mdhd` timescale used for a track: 90 000 for video, the sample rate for audio.
+/// The `mdhd` timescale used for a track: [`VIDEO_TIMESCALE`] for video, the output
+/// sample rate ([`crate::media::AudioInfo::sample_rate`]) for audio.
 pub fn media_timescale(track: &Track) -> u32 {
-    let _ = track;
-    todo!("helper: fmp4")
+    track
+        .codec
+        .audio_info()
+        .map_or(VIDEO_TIMESCALE, |a| a.sample_rate.max(1))
 }
 
-/// `ftyp` + `moov` (with `mvex`/`trex`) for one track.
-pub fn init_segment(track: &Track) -> Result<Bytes, MuxError> {
-    let _ = track;
-    todo!("helper: fmp4")
-}
-
-/// One `moof` (`mfhd`, `traf` with `tfhd`, `tfdt` v1, `trun`) followed by its `mdat`.
-pub fn fragment(sequence_number: u32, base_media_decode_time: u64, samples: &[Sample]) -> Bytes {
-    let _ = (sequence_number, base_media_decode_time, samples);
-    todo!("helper: fmp4")
-}
+#[cfg(test)]
+mod ffprobe_check;
+#[cfg(test)]
+mod tests;
