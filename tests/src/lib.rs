@@ -14,6 +14,7 @@
 //! - [`monitor`]: a background poller that detects gaps in a live stream;
 //! - [`ffprobe`]: ffprobe's view of packaged media;
 //! - [`rtmp_raw`]: hand-made RTMP bytes for hostile-input tests;
+//! - [`fixture`]: the usual origin + ffmpeg set-up;
 //! - [`checks`]: several named checks against one set-up, and polling;
 //! - [`tools`]: finding external tools, skipping loudly when one is missing.
 //!
@@ -23,6 +24,7 @@
 
 pub mod checks;
 pub mod ffprobe;
+pub mod fixture;
 pub mod http;
 pub mod live;
 pub mod m3u8;

@@ -55,16 +55,29 @@ impl Default for OriginConfig {
 }
 
 impl OriginConfig {
-    /// Renders the TOML file.
-    pub fn to_toml(&self, http: SocketAddr, rtmp: SocketAddr, data_dir: &Path) -> String {
+    /// Renders the TOML file. `extra` are free ports for the listeners this test
+    /// does not use (`[http3]`, `[srt]`, `[webrtc]`), so that parallel origins never
+    /// collide on a default port.
+    pub fn to_toml(
+        &self,
+        http: SocketAddr,
+        rtmp: SocketAddr,
+        extra: [u16; 3],
+        data_dir: &Path,
+    ) -> String {
         let mut s = format!(
             "[http]\nlisten = \"{http}\"\n\n[rtmp]\nlisten = \"{rtmp}\"\n\n\
+             [http3]\nlisten = \"127.0.0.1:{h3}\"\n\n[srt]\nlisten = \"127.0.0.1:{srt}\"\n\n\
+             [webrtc]\nudp_listen = \"127.0.0.1:{rtc}\"\n\n\
              [storage]\ndata_dir = {data:?}\n\n[packaging]\nsegment_target_s = {seg:?}\n\
              part_target_s = {part:?}\nwindow_s = {win}\nreconnect_grace_s = {grace}\n",
             data = data_dir.display().to_string(),
             seg = self.segment_target_s,
             part = self.part_target_s,
             win = toml_number(self.window_s),
+            h3 = extra[0],
+            srt = extra[1],
+            rtc = extra[2],
             grace = toml_number(self.reconnect_grace_s),
         );
         for (name, key) in &self.channels {
@@ -136,11 +149,14 @@ impl Origin {
             .tempdir()?;
         let data_dir = dir.path().join("data");
         std::fs::create_dir_all(&data_dir)?;
-        let ports = free_ports(2)?;
+        let ports = free_ports(5)?;
         let http: SocketAddr = format!("127.0.0.1:{}", ports[0]).parse()?;
         let rtmp: SocketAddr = format!("127.0.0.1:{}", ports[1]).parse()?;
         let cfg_path = dir.path().join("origin.toml");
-        std::fs::write(&cfg_path, config.to_toml(http, rtmp, &data_dir))?;
+        std::fs::write(
+            &cfg_path,
+            config.to_toml(http, rtmp, [ports[2], ports[3], ports[4]], &data_dir),
+        )?;
         let proc = Supervised::spawn(
             "ferrocast-origin",
             &bin,
