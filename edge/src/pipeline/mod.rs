@@ -7,7 +7,7 @@
 //!
 //! Phases, in order (after pingora's `ProxyHttp`):
 //!
-//! 1. [`request_filter`](request_filter): method check, path normalisation, CORS
+//! 1. [`request_filter`]: method check, path normalisation, CORS
 //!    preflight. A rejected request ends here with a plain-text, `no-store` error.
 //! 2. built-in routes ([`builtin`]): `/healthz`, `/readyz`, `/time`, `/metrics`.
 //! 3. `upstream_request`: turn the request into an [`UpstreamRequest`]. This is where
@@ -15,9 +15,9 @@
 //!    today it is a documented no-op. An edge node adds its `cache_key` and cache
 //!    lookup phases between this one and the fetch.
 //! 4. fetch: [`Upstream::fetch`] (may wait: LL-HLS blocking reload).
-//! 5. [`response_filter`](response_filter): Cache-Control passthrough, strong ETag and
+//! 5. [`response_filter`]: Cache-Control passthrough, strong ETag and
 //!    `If-None-Match`, single byte ranges, HEAD, `Content-Length`, CORS.
-//! 6. [`logging`](logging): one `tracing` debug line, metrics, in-flight tracking.
+//! 6. [`logging`]: one `tracing` debug line, metrics, in-flight tracking.
 //!
 //! ```no_run
 //! use std::sync::Arc;
