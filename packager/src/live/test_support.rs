@@ -1,0 +1,155 @@
+//! Test fixtures for the live segmenter, playlists and MPD: real decoder
+//! configuration records (made by Debian's ffmpeg: libx264 High 640x360 and AAC-LC
+//! 48 kHz stereo) and a virtual publisher producing interleaved, timestamped frames
+//! on a virtual clock.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::{LiveConfig, LiveStream};
+use crate::codec::aac::AacConfig;
+use crate::codec::avc::AvcConfig;
+use crate::media::{CodecConfig, Frame, MediaKind, Track};
+
+/// `avcC` of `ffmpeg -f lavfi -i testsrc=size=640x360:rate=30 -c:v libx264 -profile:v high`.
+pub(crate) const AVC_RECORD_HEX: &str =
+    "0164001effe1001a6764001eacd940a02ff970110000030001000003003c0f162d9601000668ebe3cb22c0fdf8f800";
+/// AudioSpecificConfig of ffmpeg's `aac` encoder at 48 kHz stereo.
+pub(crate) const AAC_ASC_HEX: &str = "119056e500";
+/// Wall clock of the virtual publisher's first frame.
+pub(crate) const T0_MS: u64 = 1_700_000_000_000;
+
+pub(crate) fn hex(s: &str) -> Bytes {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect::<Vec<u8>>().into()
+}
+
+pub(crate) fn video_track(id: u32) -> Track {
+    Track {
+        id,
+        codec: CodecConfig::H264(AvcConfig::parse(hex(AVC_RECORD_HEX)).unwrap()),
+        timescale: 1000,
+        language: None,
+        name: None,
+    }
+}
+
+pub(crate) fn audio_track(id: u32) -> Track {
+    Track {
+        id,
+        codec: CodecConfig::Aac(AacConfig::parse(hex(AAC_ASC_HEX)).unwrap()),
+        timescale: 1000,
+        language: Some("en".into()),
+        name: Some("English".into()),
+    }
+}
+
+/// 2 s segments, 334 ms parts, 10 s window.
+pub(crate) fn config() -> LiveConfig {
+    LiveConfig { segment_target_ms: 2000, part_target_ms: 334, window_ms: 10_000 }
+}
+
+/// A publisher at 30 fps (key frame every `gop` frames) and AAC 1024-sample frames
+/// at 48 kHz, RTMP-style millisecond timestamps starting at `src_start_ms`,
+/// interleaved in decode order; each frame "arrives" at `t0_ms + media time`.
+#[derive(Debug, Clone)]
+pub(crate) struct Publisher {
+    pub(crate) video: bool,
+    pub(crate) audio: bool,
+    pub(crate) gop: u64,
+    pub(crate) src_start_ms: i64,
+    pub(crate) t0_ms: u64,
+    /// Bytes of a video frame (key frames are 4× that).
+    pub(crate) frame_bytes: usize,
+    /// Composition offsets cycle through these (ms), B-frame style, may be negative.
+    pub(crate) cto_ms: Vec<i64>,
+    pub(crate) video_n: u64,
+    pub(crate) audio_n: u64,
+}
+
+impl Publisher {
+    pub(crate) fn av() -> Self {
+        Self {
+            video: true,
+            audio: true,
+            gop: 60,
+            src_start_ms: 0,
+            t0_ms: T0_MS,
+            frame_bytes: 9000,
+            cto_ms: vec![67, 0, 33],
+            video_n: 0,
+            audio_n: 0,
+        }
+    }
+
+    fn video_ms(&self) -> i64 {
+        (self.video_n as i64 * 1000 + 15) / 30
+    }
+
+    fn audio_ms(&self) -> i64 {
+        (self.audio_n as i64 * 1024 * 1000 + 24_000) / 48_000
+    }
+
+    /// Media time (ms since this publisher's start) of the next frame.
+    pub(crate) fn next_ms(&self) -> i64 {
+        match (self.video, self.audio) {
+            (true, true) => self.video_ms().min(self.audio_ms()),
+            (true, false) => self.video_ms(),
+            _ => self.audio_ms(),
+        }
+    }
+
+    /// The next frame in decode order and its arrival time.
+    pub(crate) fn next_frame(&mut self) -> (Frame, u64) {
+        let take_video = self.video && (!self.audio || self.video_ms() <= self.audio_ms());
+        let frame = if take_video {
+            let ms = self.video_ms();
+            let key = self.video_n % self.gop == 0;
+            let cto = self.cto_ms[(self.video_n % self.cto_ms.len() as u64) as usize];
+            self.video_n += 1;
+            let size = if key { self.frame_bytes * 4 } else { self.frame_bytes };
+            let dts = self.src_start_ms + ms;
+            Frame { kind: MediaKind::Video, track: 0, dts, pts: dts + cto, keyframe: key, data: nal(key, size) }
+        } else {
+            let ms = self.audio_ms();
+            self.audio_n += 1;
+            let dts = self.src_start_ms + ms;
+            Frame { kind: MediaKind::Audio, track: 0, dts, pts: dts, keyframe: true, data: Bytes::from(vec![0x21; 200]) }
+        };
+        let arrival = self.t0_ms + (frame.dts - self.src_start_ms) as u64;
+        (frame, arrival)
+    }
+
+    /// Feeds frames until this publisher's media time reaches `until_ms`.
+    pub(crate) fn run(&mut self, s: &mut LiveStream, until_ms: i64) {
+        while self.next_ms() < until_ms {
+            let (f, now) = self.next_frame();
+            s.handle_frame(f, now);
+        }
+    }
+
+    /// Announces this publisher's tracks.
+    pub(crate) fn announce(&self, s: &mut LiveStream) {
+        if self.video {
+            s.handle_track(video_track(0), self.t0_ms);
+        }
+        if self.audio {
+            s.handle_track(audio_track(0), self.t0_ms);
+        }
+    }
+}
+
+/// One length-prefixed NAL unit of `size` bytes in total (IDR or non-IDR slice).
+fn nal(key: bool, size: usize) -> Bytes {
+    let mut b = BytesMut::with_capacity(size);
+    b.put_u32((size - 4) as u32);
+    b.put_u8(if key { 0x65 } else { 0x41 });
+    b.resize(size, 0x5a);
+    b.freeze()
+}
+
+/// A stream with `p`'s tracks announced, fed until `until_ms`.
+pub(crate) fn stream_with(p: &mut Publisher, cfg: LiveConfig, until_ms: i64) -> LiveStream {
+    let mut s = LiveStream::new(cfg);
+    p.announce(&mut s);
+    p.run(&mut s, until_ms);
+    s
+}
