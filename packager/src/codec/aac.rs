@@ -242,11 +242,7 @@ impl AacConfig {
     pub fn audio_info(&self) -> AudioInfo {
         let sample_rate = self.sbr_sample_rate.unwrap_or(self.core_sample_rate);
         // SBR output runs at a multiple of the core rate; an AU spans the same time.
-        let ratio = if self.core_sample_rate > 0 {
-            sample_rate / self.core_sample_rate
-        } else {
-            1
-        };
+        let ratio = sample_rate.checked_div(self.core_sample_rate).unwrap_or(1);
         AudioInfo {
             sample_rate,
             channels: self.channels,

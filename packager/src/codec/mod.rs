@@ -7,6 +7,7 @@
 pub mod aac;
 mod aac_pce;
 pub mod av1;
+pub mod av1_sequence;
 pub mod avc;
 pub mod bitreader;
 pub mod h264_sps;
