@@ -10,7 +10,8 @@
 //! - [`body`]: [`body::ResponseBody`], the transport-independent response body.
 //! - [`metrics`]: delivery metrics registered into a caller-owned Prometheus registry.
 //! - [`server`]: HTTP/1.1 + HTTP/2 (h2c and TLS with ALPN) on hyper 1, with graceful
-//!   shutdown; [`server::tls`] loads PEM certificates.
+//!   shutdown.
+//! - [`tls`]: PEM certificate + key → `rustls::ServerConfig` with ALPN.
 //!
 //! ```no_run
 //! # async fn run(upstream: std::sync::Arc<dyn edge::upstream::Upstream>) {
@@ -28,4 +29,5 @@ pub mod body;
 pub mod metrics;
 pub mod pipeline;
 pub mod server;
+pub mod tls;
 pub mod upstream;

@@ -20,7 +20,7 @@ fn pki() -> Pki {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let cert = ck.cert.der().clone();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der()));
-    let server = edge::server::tls::server_config(vec![cert.clone()], key).unwrap();
+    let server = edge::tls::server_config_from_der(vec![cert.clone()], key).unwrap();
     Pki { server, cert }
 }
 

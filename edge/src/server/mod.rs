@@ -4,7 +4,7 @@
 //!   and speaks HTTP/2 if they are the connection preface (h2c with prior knowledge,
 //!   RFC 9113 §3.3), HTTP/1.1 otherwise. The `Upgrade: h2c` dance is not offered
 //!   (RFC 9113 §3.1 deprecates it).
-//! - TLS: tokio-rustls, ALPN `h2` / `http/1.1` ([`tls`]); the same auto builder then
+//! - TLS: tokio-rustls, ALPN `h2` / `http/1.1` ([`crate::tls`]); the same auto builder then
 //!   sees either protocol.
 //! - `TCP_NODELAY` on every connection: parts and playlist updates are small writes
 //!   that must not wait for Nagle.
@@ -17,8 +17,6 @@
 //!
 //! A future HTTP/3 listener (quinn + h3) sits beside this module and calls the same
 //! [`Pipeline::handle`].
-
-pub mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;

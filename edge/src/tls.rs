@@ -44,7 +44,7 @@ pub enum TlsError {
 
 /// Load `cert` (PEM chain, leaf first) and `key` (PEM private key) into a server
 /// config with ALPN `h2`, `http/1.1`.
-pub fn load_server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
     let read_err = |path: &Path| {
         let path = path.to_owned();
         move |source| TlsError::Read { path, source }
@@ -60,11 +60,12 @@ pub fn load_server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, 
     let key_der = rustls_pemfile::private_key(&mut reader)
         .map_err(read_err(key))?
         .ok_or_else(|| TlsError::NoPrivateKey(key.to_owned()))?;
-    server_config(certs, key_der)
+    server_config_from_der(certs, key_der)
 }
 
-/// A server config from DER certificate chain and key already in memory.
-pub fn server_config(
+/// A server config from a DER certificate chain and key already in memory (tests,
+/// certificates generated at start-up).
+pub fn server_config_from_der(
     certs: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> Result<Arc<ServerConfig>, TlsError> {
@@ -93,7 +94,7 @@ mod tests {
         let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
         let cert = write(dir.path(), "cert.pem", &ck.cert.pem());
         let key = write(dir.path(), "key.pem", &ck.key_pair.serialize_pem());
-        let config = load_server_config(&cert, &key).unwrap();
+        let config = server_config(&cert, &key).unwrap();
         assert_eq!(
             config.alpn_protocols,
             vec![b"h2".to_vec(), b"http/1.1".to_vec()]
@@ -106,24 +107,24 @@ mod tests {
         let empty = write(dir.path(), "empty.pem", "");
         let missing = dir.path().join("missing.pem");
         assert!(matches!(
-            load_server_config(&missing, &empty),
+            server_config(&missing, &empty),
             Err(TlsError::Read { .. })
         ));
         assert!(matches!(
-            load_server_config(&empty, &empty),
+            server_config(&empty, &empty),
             Err(TlsError::NoCertificates(_))
         ));
         let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
         let cert = write(dir.path(), "cert.pem", &ck.cert.pem());
         assert!(matches!(
-            load_server_config(&cert, &empty),
+            server_config(&cert, &empty),
             Err(TlsError::NoPrivateKey(_))
         ));
         let other = rcgen::generate_simple_self_signed(vec!["x".into()]).unwrap();
         let wrong_key = write(dir.path(), "wrong.pem", &other.key_pair.serialize_pem());
         // rustls checks that the key matches the leaf certificate.
         assert!(matches!(
-            load_server_config(&cert, &wrong_key),
+            server_config(&cert, &wrong_key),
             Err(TlsError::Rustls(_))
         ));
     }
