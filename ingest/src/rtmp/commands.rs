@@ -200,11 +200,8 @@ impl RtmpSession {
                     stream_id,
                 });
             }
-            "closeStream" => {
-                if self.publish == Publish::Live(stream_id) {
-                    self.end_publish();
-                }
-            }
+            "closeStream" if self.publish == Publish::Live(stream_id) => self.end_publish(),
+            "closeStream" => {}
             "deleteStream" => {
                 let id = cmd
                     .args

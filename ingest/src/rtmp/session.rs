@@ -395,3 +395,7 @@ fn amf0_body(msg: &RtmpMessage) -> &[u8] {
         _ => p,
     }
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;
