@@ -30,7 +30,7 @@ pub mod wallclock;
 mod window;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(test)]
 mod tests_reconnect;
 #[cfg(test)]
