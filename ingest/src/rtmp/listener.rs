@@ -268,3 +268,7 @@ async fn drive(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "listener_tests.rs"]
+mod tests;
