@@ -11,8 +11,8 @@ pub enum LivePath<'a> {
     Mpd { channel: &'a str },
     /// A media playlist.
     MediaPlaylist { channel: &'a str, rendition: &'a str },
-    /// An init segment.
-    Init { channel: &'a str, rendition: &'a str },
+    /// An init segment: `init.mp4`, or `init-v{n}.mp4` after a codec change.
+    Init { channel: &'a str, rendition: &'a str, file: &'a str },
     /// A whole segment.
     Segment { channel: &'a str, rendition: &'a str, msn: u64 },
     /// An LL-HLS part.
@@ -43,8 +43,8 @@ pub fn parse(path: &str) -> Option<LivePath<'_>> {
             if file == "index.m3u8" {
                 return Some(LivePath::MediaPlaylist { channel, rendition });
             }
-            if file == "init.mp4" {
-                return Some(LivePath::Init { channel, rendition });
+            if file.starts_with("init") && file.ends_with(".mp4") {
+                return Some(LivePath::Init { channel, rendition, file });
             }
             let stem = file.strip_suffix(".m4s")?;
             if let Some(n) = stem.strip_prefix("seg") {
@@ -119,7 +119,10 @@ mod tests {
             parse("/live/a/video0/index.m3u8"),
             Some(LivePath::MediaPlaylist { channel: "a", rendition: "video0" })
         );
-        assert_eq!(parse("/live/a/video0/init.mp4"), Some(LivePath::Init { channel: "a", rendition: "video0" }));
+        assert_eq!(
+            parse("/live/a/video0/init.mp4"),
+            Some(LivePath::Init { channel: "a", rendition: "video0", file: "init.mp4" })
+        );
         assert_eq!(
             parse("/live/a/audio0/seg42.m4s"),
             Some(LivePath::Segment { channel: "a", rendition: "audio0", msn: 42 })

@@ -84,9 +84,11 @@ async fn respond(channels: &Channels, metrics: &OriginMetrics, request: Upstream
             }
         }),
         LivePath::MediaPlaylist { rendition, .. } => media_playlist(channel, metrics, rendition, request.query.as_deref()).await,
-        LivePath::Init { rendition, .. } => with_stream(channel, |s| match s.rendition(rendition) {
-            Some(r) => media_response(ObjectKind::Init, r.track.kind(), UpstreamBody::Full(r.init.clone())),
-            None => not_found_rendition(rendition),
+        LivePath::Init { rendition, file, .. } => with_stream(channel, |s| {
+            match s.rendition(rendition).and_then(|r| Some((r.kind(), packager::hls::init(r, file)?))) {
+                Some((kind, bytes)) => media_response(ObjectKind::Init, kind, UpstreamBody::Full(bytes)),
+                None => UpstreamResponse::error(StatusCode::NOT_FOUND, format!("no init segment {file:?} in {rendition:?}\n")),
+            }
         }),
         LivePath::Part { rendition, msn, part, .. } => part_response(channel, metrics, rendition, msn, part).await,
         LivePath::Segment { rendition, msn, .. } => segment_response(channel.clone(), rendition, msn).await,
@@ -204,7 +206,9 @@ async fn media_playlist(channel: &Channel, metrics: &OriginMetrics, rendition: &
             BlockDecision::Ready => Look::Done(render(s).unwrap_or_else(|| not_found_rendition(rendition))),
             BlockDecision::Wait if s.ended() => Look::Done(render(s).unwrap_or_else(|| not_found_rendition(rendition))),
             BlockDecision::Wait => Look::Wait,
-            BlockDecision::BadRequest(why) => Look::Done(UpstreamResponse::error(StatusCode::BAD_REQUEST, format!("{why}\n"))),
+            BlockDecision::BadRequest(why) => {
+                Look::Done(UpstreamResponse::error(StatusCode::BAD_REQUEST, format!("{why}\n")))
+            }
         }
     })
     .await;

@@ -137,7 +137,12 @@ impl MediaSink for ChannelSink {
         let session = self.session;
         let grace = self.grace;
         let metrics = self.metrics.clone();
-        tokio::spawn(async move {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime (process shutting down): end the stream now.
+            channel.grace_expired(session, now_ms());
+            return;
+        };
+        runtime.spawn(async move {
             tokio::time::sleep(grace).await;
             if channel.grace_expired(session, now_ms()) {
                 metrics.channel_live.with_label_values(&[&channel.name]).set(0);

@@ -57,11 +57,11 @@ pub async fn run(config: Config, generated_demo_key: bool, shutdown: impl Future
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let http_task = tokio::spawn(edge::server::serve(http_listener, pipeline, tls, stopped(stop_rx.clone())));
-    let rtmp_task = tokio::spawn(ingest::rtmp::listener::serve(
+    let rtmp_task = tokio::spawn(ingest::rtmp::serve(
         rtmp_listener,
         handler,
-        ingest::rtmp::limits::RtmpLimits::default(),
-        stopped(stop_rx.clone()),
+        ingest::rtmp::RtmpLimits::default(),
+        stop_rx.clone(),
     ));
     ready.store(true, Ordering::Relaxed);
     tracing::info!(http = %config.http.listen, rtmp = %config.rtmp.listen, "origin listening");
