@@ -15,5 +15,6 @@ mod mpd;
 mod tests;
 
 pub use mpd::{
-    latency_ms, live_mpd, minimum_update_period_ms, MpdOptions, PLAYBACK_RATE_MAX, PLAYBACK_RATE_MIN, PROFILES,
+    latency_ms, live_mpd, minimum_update_period_ms, MpdOptions, PLAYBACK_RATE_MAX,
+    PLAYBACK_RATE_MIN, PROFILES,
 };

@@ -16,7 +16,8 @@ use crate::live::{Epoch, LiveStream, Rendition, Segment};
 use crate::media::MediaKind;
 
 /// `MPD@profiles`: ISO live profile and DASH-IF simple interoperability.
-pub const PROFILES: &str = "urn:mpeg:dash:profile:isoff-live:2011,http://dashif.org/guidelines/dash-if-simple";
+pub const PROFILES: &str =
+    "urn:mpeg:dash:profile:isoff-live:2011,http://dashif.org/guidelines/dash-if-simple";
 /// `PlaybackRate@min` for live catch-up.
 pub const PLAYBACK_RATE_MIN: &str = "0.96";
 /// `PlaybackRate@max` for live catch-up.
@@ -87,7 +88,9 @@ pub fn live_mpd(stream: &LiveStream, o: &MpdOptions) -> String {
 /// One Period: the segments with msn in `[epoch.first_msn, end_msn)`.
 fn period(out: &mut String, stream: &LiveStream, epoch: &Epoch, end_msn: u64) {
     fn segments_in(r: &Rendition, from: u64, to: u64) -> Vec<&Segment> {
-        r.playlist_segments().filter(|s| s.msn >= from && s.msn < to).collect()
+        r.playlist_segments()
+            .filter(|s| s.msn >= from && s.msn < to)
+            .collect()
     }
     let in_period = |r| segments_in(r, epoch.first_msn, end_msn);
     let _ = writeln!(
@@ -96,7 +99,11 @@ fn period(out: &mut String, stream: &LiveStream, epoch: &Epoch, end_msn: u64) {
         epoch.first_msn,
         xs_duration(epoch.period_start_us as f64 / f64::from(US))
     );
-    let videos: Vec<&Rendition> = stream.renditions().iter().filter(|r| r.kind() == MediaKind::Video).collect();
+    let videos: Vec<&Rendition> = stream
+        .renditions()
+        .iter()
+        .filter(|r| r.kind() == MediaKind::Video)
+        .collect();
     let mut as_id = 0;
     if videos.iter().any(|r| !in_period(r).is_empty()) {
         let _ = writeln!(
@@ -108,13 +115,22 @@ fn period(out: &mut String, stream: &LiveStream, epoch: &Epoch, end_msn: u64) {
         }
         out.push_str("    </AdaptationSet>\n");
     }
-    for r in stream.renditions().iter().filter(|r| r.kind() == MediaKind::Audio) {
+    for r in stream
+        .renditions()
+        .iter()
+        .filter(|r| r.kind() == MediaKind::Audio)
+    {
         let segs = in_period(r);
         if segs.is_empty() {
             continue;
         }
         as_id += 1;
-        let lang = r.track.language.as_deref().map(|l| format!(" lang=\"{}\"", xml_escape(l))).unwrap_or_default();
+        let lang = r
+            .track
+            .language
+            .as_deref()
+            .map(|l| format!(" lang=\"{}\"", xml_escape(l)))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "    <AdaptationSet id=\"{as_id}\" contentType=\"audio\" mimeType=\"audio/mp4\"{lang} segmentAlignment=\"true\" startWithSAP=\"1\">"
@@ -171,7 +187,11 @@ fn representation(out: &mut String, r: &Rendition, segs: &[&Segment], epoch: &Ep
     let mut runs: Vec<(u64, u64, u32)> = Vec::new();
     let mut expected_t = None;
     for s in segs {
-        let d = if s.complete { s.duration_ticks } else { s.duration_ticks.max(target_ticks) };
+        let d = if s.complete {
+            s.duration_ticks
+        } else {
+            s.duration_ticks.max(target_ticks)
+        };
         match runs.last_mut() {
             Some(run) if run.1 == d && expected_t == Some(s.start_dts) => run.2 += 1,
             _ => runs.push((s.start_dts, d, 0)),
@@ -191,7 +211,9 @@ fn representation(out: &mut String, r: &Rendition, segs: &[&Segment], epoch: &Ep
         out.push_str("/>\n");
         next_t = Some(t + d * (u64::from(rep) + 1));
     }
-    out.push_str("          </SegmentTimeline>\n        </SegmentTemplate>\n      </Representation>\n");
+    out.push_str(
+        "          </SegmentTimeline>\n        </SegmentTemplate>\n      </Representation>\n",
+    );
 }
 
 /// `frameRate` (ISO/IEC 23009-1 §5.3.7.2, a FrameRateType): `30`, `30000/1001`.
@@ -209,7 +231,10 @@ fn frame_rate(fps: f64) -> String {
 
 /// Escapes text for an XML attribute value.
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

@@ -75,11 +75,18 @@ pub fn decide(r: &Rendition, msn: u64, part: Option<u32>) -> BlockDecision {
     let last_msn = last_part.map_or(r.next_msn.checked_sub(1), |(m, _)| Some(m));
     let last_for_limit = last_msn.unwrap_or(0);
     if msn > last_for_limit + 2 || (last_msn.is_none() && msn > r.next_msn + 1) {
-        return BlockDecision::BadRequest(BlockError::MsnTooFar { msn, last: last_for_limit });
+        return BlockDecision::BadRequest(BlockError::MsnTooFar {
+            msn,
+            last: last_for_limit,
+        });
     }
     let Some(mut p) = part else {
         let newest_complete = r.segments.iter().rev().find(|s| s.complete).map(|s| s.msn);
-        return if newest_complete.is_some_and(|m| m >= msn) { BlockDecision::Ready } else { BlockDecision::Wait };
+        return if newest_complete.is_some_and(|m| m >= msn) {
+            BlockDecision::Ready
+        } else {
+            BlockDecision::Wait
+        };
     };
     let limit = advance_part_limit(r.config.part_target_ms);
     let mut m = msn;
@@ -98,7 +105,11 @@ pub fn decide(r: &Rendition, msn: u64, part: Option<u32>) -> BlockDecision {
         None => i64::from(p) + 1,
     };
     if ahead > i64::from(limit) {
-        return BlockDecision::BadRequest(BlockError::PartTooFar { msn, part: p, limit });
+        return BlockDecision::BadRequest(BlockError::PartTooFar {
+            msn,
+            part: p,
+            limit,
+        });
     }
     match last_part {
         Some(last) if last >= (m, p) => BlockDecision::Ready,

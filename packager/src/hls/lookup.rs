@@ -45,10 +45,18 @@ pub fn part(r: &Rendition, msn: u64, p: u32) -> PartLookup {
             return PartLookup::Ready(part.data.clone());
         }
         let due = !s.complete && !r.ended && (p as usize) < s.parts.len() + limit as usize;
-        return if due { PartLookup::Pending } else { PartLookup::Gone };
+        return if due {
+            PartLookup::Pending
+        } else {
+            PartLookup::Gone
+        };
     }
     let (next_msn, _) = r.next_part();
-    let next = if r.in_progress().is_some() { next_msn + 1 } else { next_msn };
+    let next = if r.in_progress().is_some() {
+        next_msn + 1
+    } else {
+        next_msn
+    };
     if !r.ended && msn == next && p < limit {
         PartLookup::Pending
     } else {
@@ -60,7 +68,11 @@ pub fn part(r: &Rendition, msn: u64, p: u32) -> PartLookup {
 pub fn segment(r: &Rendition, msn: u64) -> SegmentLookup {
     if let Some(s) = r.segment(msn) {
         let parts = s.parts.iter().map(|p| p.data.clone()).collect();
-        return if s.complete { SegmentLookup::Complete(parts) } else { SegmentLookup::InProgress(parts) };
+        return if s.complete {
+            SegmentLookup::Complete(parts)
+        } else {
+            SegmentLookup::InProgress(parts)
+        };
     }
     let newest = r.segments.back().map_or(r.next_msn, |s| s.msn + 1);
     let next = newest.max(r.next_msn);

@@ -53,14 +53,24 @@ pub fn media_playlist(stream: &LiveStream, rendition: &str, skip: bool) -> Optio
         "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL={skip_until_s:.1},PART-HOLD-BACK={:.3}",
         part_target_s * f64::from(PART_HOLD_BACK_PARTS)
     );
-    let _ = writeln!(out, "#EXT-X-PART-INF:PART-TARGET={}", decimal_floor(part_target_s, 3));
+    let _ = writeln!(
+        out,
+        "#EXT-X-PART-INF:PART-TARGET={}",
+        decimal_floor(part_target_s, 3)
+    );
 
     // Listed: complete segments in the window, then the one in progress if it has parts.
-    let listed: Vec<&Segment> =
-        r.playlist_segments().filter(|s| s.complete || !s.parts.is_empty()).collect();
+    let listed: Vec<&Segment> = r
+        .playlist_segments()
+        .filter(|s| s.complete || !s.parts.is_empty())
+        .collect();
     let first_msn = listed.first().map_or(r.next_msn, |s| s.msn);
     let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{first_msn}");
-    let _ = writeln!(out, "#EXT-X-DISCONTINUITY-SEQUENCE:{}", r.discontinuity_sequence());
+    let _ = writeln!(
+        out,
+        "#EXT-X-DISCONTINUITY-SEQUENCE:{}",
+        r.discontinuity_sequence()
+    );
 
     // Seconds from each segment's end to the playlist's end.
     let total: f64 = listed.iter().map(|s| s.duration_s(r.timescale)).sum();
@@ -72,7 +82,11 @@ pub fn media_playlist(stream: &LiveStream, rendition: &str, skip: bool) -> Optio
     }
     // §6.2.5.1: skip only complete segments at least the Skip Boundary from the end.
     let skipped = if skip {
-        listed.iter().zip(&end_of).take_while(|(s, left)| s.complete && **left >= skip_until_s).count()
+        listed
+            .iter()
+            .zip(&end_of)
+            .take_while(|(s, left)| s.complete && **left >= skip_until_s)
+            .count()
     } else {
         0
     };
@@ -88,9 +102,17 @@ pub fn media_playlist(stream: &LiveStream, rendition: &str, skip: bool) -> Optio
         }
         if map_version != Some(s.init_version) {
             map_version = Some(s.init_version);
-            let _ = writeln!(out, "#EXT-X-MAP:URI=\"{}\"", Rendition::init_uri(s.init_version));
+            let _ = writeln!(
+                out,
+                "#EXT-X-MAP:URI=\"{}\"",
+                Rendition::init_uri(s.init_version)
+            );
         }
-        let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{}", iso8601_ms(s.program_date_time_ms));
+        let _ = writeln!(
+            out,
+            "#EXT-X-PROGRAM-DATE-TIME:{}",
+            iso8601_ms(s.program_date_time_ms)
+        );
         if !s.complete || *left < parts_from_s {
             for (p, part) in s.parts.iter().enumerate() {
                 let _ = write!(
@@ -99,20 +121,36 @@ pub fn media_playlist(stream: &LiveStream, rendition: &str, skip: bool) -> Optio
                     decimal_floor(part.duration_ticks as f64 / ts, 5),
                     s.msn
                 );
-                out.push_str(if part.independent { ",INDEPENDENT=YES\n" } else { "\n" });
+                out.push_str(if part.independent {
+                    ",INDEPENDENT=YES\n"
+                } else {
+                    "\n"
+                });
             }
         }
         if s.complete {
-            let _ = writeln!(out, "#EXTINF:{:.5},\nseg{}.m4s", s.duration_s(r.timescale), s.msn);
+            let _ = writeln!(
+                out,
+                "#EXTINF:{:.5},\nseg{}.m4s",
+                s.duration_s(r.timescale),
+                s.msn
+            );
         }
     }
 
     if !r.ended {
         let (msn, p) = r.next_part();
-        let _ = writeln!(out, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part{msn}.{p}.m4s\"");
+        let _ = writeln!(
+            out,
+            "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part{msn}.{p}.m4s\""
+        );
     }
     for other in stream.renditions().iter().filter(|o| o.name != r.name) {
-        let _ = write!(out, "#EXT-X-RENDITION-REPORT:URI=\"../{}/index.m3u8\"", other.name);
+        let _ = write!(
+            out,
+            "#EXT-X-RENDITION-REPORT:URI=\"../{}/index.m3u8\"",
+            other.name
+        );
         match other.last_part() {
             Some((msn, part)) => {
                 let _ = writeln!(out, ",LAST-MSN={msn},LAST-PART={part}");

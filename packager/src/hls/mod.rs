@@ -28,7 +28,9 @@ mod tests_playlists;
 
 pub use blocking::{BlockDecision, BlockError};
 pub use lookup::{init, part, segment, PartLookup, SegmentLookup};
-pub use media_playlist::{media_playlist, CAN_SKIP_TARGET_DURATIONS, PART_HOLD_BACK_PARTS, VERSION};
+pub use media_playlist::{
+    media_playlist, CAN_SKIP_TARGET_DURATIONS, PART_HOLD_BACK_PARTS, VERSION,
+};
 pub use multivariant::{multivariant_playlist, AUDIO_GROUP};
 
 /// Parts of segments whose end is within this many target durations of the
@@ -39,7 +41,7 @@ pub const PARTS_LISTED_TARGET_DURATIONS: u32 = 3;
 /// divided by the part target when below one second, else three.
 pub fn advance_part_limit(part_target_ms: u32) -> u32 {
     if part_target_ms < 1000 {
-        (3000 + part_target_ms.max(1) - 1) / part_target_ms.max(1)
+        3000_u32.div_ceil(part_target_ms.max(1))
     } else {
         3
     }

@@ -21,8 +21,16 @@ pub const AUDIO_GROUP: &str = "aud";
 
 /// `master.m3u8` of `stream`.
 pub fn multivariant_playlist(stream: &LiveStream) -> String {
-    let videos: Vec<&Rendition> = stream.renditions().iter().filter(|r| r.kind() == MediaKind::Video).collect();
-    let audios: Vec<&Rendition> = stream.renditions().iter().filter(|r| r.kind() == MediaKind::Audio).collect();
+    let videos: Vec<&Rendition> = stream
+        .renditions()
+        .iter()
+        .filter(|r| r.kind() == MediaKind::Video)
+        .collect();
+    let audios: Vec<&Rendition> = stream
+        .renditions()
+        .iter()
+        .filter(|r| r.kind() == MediaKind::Audio)
+        .collect();
 
     let mut out = String::with_capacity(1024);
     out.push_str("#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n");
@@ -43,7 +51,11 @@ pub fn multivariant_playlist(stream: &LiveStream) -> String {
 
     for (i, a) in audios.iter().enumerate() {
         let name = a.track.name.clone().unwrap_or_else(|| a.name.clone());
-        let _ = write!(out, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{AUDIO_GROUP}\",NAME=\"{}\"", quote_safe(&name));
+        let _ = write!(
+            out,
+            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{AUDIO_GROUP}\",NAME=\"{}\"",
+            quote_safe(&name)
+        );
         if let Some(lang) = &a.track.language {
             let _ = write!(out, ",LANGUAGE=\"{}\"", quote_safe(lang));
         }
@@ -56,7 +68,11 @@ pub fn multivariant_playlist(stream: &LiveStream) -> String {
     }
 
     let audio_peak = audios.iter().map(|a| a.bandwidth()).max().unwrap_or(0);
-    let audio_avg = audios.iter().map(|a| a.average_bandwidth()).max().unwrap_or(0);
+    let audio_avg = audios
+        .iter()
+        .map(|a| a.average_bandwidth())
+        .max()
+        .unwrap_or(0);
     let mut audio_codecs: Vec<String> = Vec::new();
     for a in &audios {
         let c = a.track.codec.codec_string();
@@ -90,5 +106,7 @@ pub fn multivariant_playlist(stream: &LiveStream) -> String {
 
 /// Quoted-string values may not hold `"`, CR or LF (rfc8216bis §4.2).
 fn quote_safe(s: &str) -> String {
-    s.chars().filter(|c| !matches!(c, '"' | '\r' | '\n')).collect()
+    s.chars()
+        .filter(|c| !matches!(c, '"' | '\r' | '\n'))
+        .collect()
 }

@@ -19,11 +19,18 @@ fn decide_covers_every_rule() {
     assert_eq!(v.last_part(), Some((4, 1)));
     use BlockDecision::*;
     // Rule 3: msn beyond last + 2.
-    assert_eq!(decide(v, 7, None), BadRequest(BlockError::MsnTooFar { msn: 7, last: 4 }));
+    assert_eq!(
+        decide(v, 7, None),
+        BadRequest(BlockError::MsnTooFar { msn: 7, last: 4 })
+    );
     assert_eq!(decide(v, 6, None), Wait);
     // Rule 5: msn alone waits for a complete segment.
     assert_eq!(decide(v, 3, None), Ready);
-    assert_eq!(decide(v, 0, None), Ready, "old segments are in the playlist already");
+    assert_eq!(
+        decide(v, 0, None),
+        Ready,
+        "old segments are in the playlist already"
+    );
     assert_eq!(decide(v, 4, None), Wait, "segment 4 is still in progress");
     // Rule 6: parts.
     assert_eq!(decide(v, 4, Some(1)), Ready);
@@ -34,14 +41,34 @@ fn decide_covers_every_rule() {
     assert_eq!(decide(v, 5, Some(0)), Wait);
     // Rule 4: the Advance Part Limit (9 for 334 ms parts).
     assert_eq!(decide(v, 4, Some(10)), Wait);
-    assert_eq!(decide(v, 4, Some(11)), BadRequest(BlockError::PartTooFar { msn: 4, part: 11, limit: 9 }));
+    assert_eq!(
+        decide(v, 4, Some(11)),
+        BadRequest(BlockError::PartTooFar {
+            msn: 4,
+            part: 11,
+            limit: 9
+        })
+    );
     assert_eq!(decide(v, 5, Some(8)), Wait);
-    assert_eq!(decide(v, 5, Some(9)), BadRequest(BlockError::PartTooFar { msn: 5, part: 9, limit: 9 }));
+    assert_eq!(
+        decide(v, 5, Some(9)),
+        BadRequest(BlockError::PartTooFar {
+            msn: 5,
+            part: 9,
+            limit: 9
+        })
+    );
     // Rule 2.
-    assert_eq!(check_directives(None, Some(0)), Err(BlockError::PartWithoutMsn));
+    assert_eq!(
+        check_directives(None, Some(0)),
+        Err(BlockError::PartWithoutMsn)
+    );
     assert_eq!(check_directives(Some(1), Some(0)), Ok(()));
     assert_eq!(check_directives(None, None), Ok(()));
-    assert_eq!(BlockError::PartWithoutMsn.to_string(), "_HLS_part requires _HLS_msn");
+    assert_eq!(
+        BlockError::PartWithoutMsn.to_string(),
+        "_HLS_part requires _HLS_msn"
+    );
 }
 
 #[test]
@@ -60,7 +87,10 @@ fn decide_before_any_segment() {
     let v = s.rendition("video0").unwrap();
     assert_eq!(decide(v, 0, Some(0)), BlockDecision::Wait);
     assert_eq!(decide(v, 1, None), BlockDecision::Wait);
-    assert!(matches!(decide(v, 3, None), BlockDecision::BadRequest(BlockError::MsnTooFar { .. })));
+    assert!(matches!(
+        decide(v, 3, None),
+        BlockDecision::BadRequest(BlockError::MsnTooFar { .. })
+    ));
 }
 
 #[test]
@@ -70,12 +100,24 @@ fn part_lookups() {
     let open = v.in_progress().unwrap();
     assert_eq!(part(v, 4, 1), PartLookup::Ready(open.parts[1].data.clone()));
     assert_eq!(part(v, 4, 2), PartLookup::Pending, "hinted");
-    assert_eq!(part(v, 4, 10), PartLookup::Pending, "within the advance limit");
+    assert_eq!(
+        part(v, 4, 10),
+        PartLookup::Pending,
+        "within the advance limit"
+    );
     assert_eq!(part(v, 4, 11), PartLookup::Gone);
-    assert_eq!(part(v, 5, 0), PartLookup::Pending, "the next segment's first part");
+    assert_eq!(
+        part(v, 5, 0),
+        PartLookup::Pending,
+        "the next segment's first part"
+    );
     assert_eq!(part(v, 5, 9), PartLookup::Gone);
     assert_eq!(part(v, 6, 0), PartLookup::Gone);
-    assert_eq!(part(v, 3, 6), PartLookup::Gone, "segment 3 has parts 0..=5 only");
+    assert_eq!(
+        part(v, 3, 6),
+        PartLookup::Gone,
+        "segment 3 has parts 0..=5 only"
+    );
     assert!(matches!(part(v, 1, 0), PartLookup::Ready(_)));
 }
 
@@ -97,7 +139,13 @@ fn pruned_and_ended_lookups_are_gone() {
 fn segment_lookups() {
     let s = live();
     let v = s.rendition("video0").unwrap();
-    let seg3: Vec<_> = v.segment(3).unwrap().parts.iter().map(|p| p.data.clone()).collect();
+    let seg3: Vec<_> = v
+        .segment(3)
+        .unwrap()
+        .parts
+        .iter()
+        .map(|p| p.data.clone())
+        .collect();
     assert_eq!(segment(v, 3), SegmentLookup::Complete(seg3));
     match segment(v, 4) {
         SegmentLookup::InProgress(parts) => assert_eq!(parts.len(), 2),

@@ -33,7 +33,10 @@ fn media_playlist_has_every_header_tag() {
             "#EXT-X-MAP:URI=\"init.mp4\"",
         ]
     );
-    assert_eq!(l[8], format!("#EXT-X-PROGRAM-DATE-TIME:{}", iso8601_ms(T0_MS)));
+    assert_eq!(
+        l[8],
+        format!("#EXT-X-PROGRAM-DATE-TIME:{}", iso8601_ms(T0_MS))
+    );
     assert_eq!(l[8], "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:20.000Z");
     assert!(media_playlist(&s, "video9", false).is_none());
 }
@@ -45,25 +48,48 @@ fn media_playlist_lists_segments_parts_hint_and_reports() {
     let v = s.rendition("video0").unwrap();
     let text = media_playlist(&s, "video0", false).unwrap();
     for msn in 0..4 {
-        assert!(text.contains(&format!("#EXTINF:2.00000,\nseg{msn}.m4s\n")), "{text}");
+        assert!(
+            text.contains(&format!("#EXTINF:2.00000,\nseg{msn}.m4s\n")),
+            "{text}"
+        );
     }
-    assert_eq!(count(&text, "#EXT-X-PROGRAM-DATE-TIME:"), 5, "4 complete + 1 in progress");
+    assert_eq!(
+        count(&text, "#EXT-X-PROGRAM-DATE-TIME:"),
+        5,
+        "4 complete + 1 in progress"
+    );
     assert_eq!(count(&text, "#EXT-X-MAP:"), 1);
     // Parts: segments ending within 3 target durations (6 s) of the end, and the open one.
-    assert!(!text.contains("part0.0.m4s"), "segment 0 ends 7 s before the end");
+    assert!(
+        !text.contains("part0.0.m4s"),
+        "segment 0 ends 7 s before the end"
+    );
     let open = v.in_progress().unwrap();
     // Ten 33/34 ms frames per part (RTMP millisecond timestamps).
-    assert!(text.contains("#EXT-X-PART:DURATION=0.33300,URI=\"part1.0.m4s\",INDEPENDENT=YES\n"), "{text}");
+    assert!(
+        text.contains("#EXT-X-PART:DURATION=0.33300,URI=\"part1.0.m4s\",INDEPENDENT=YES\n"),
+        "{text}"
+    );
     assert!(text.contains("#EXT-X-PART:DURATION=0.33400,URI=\"part1.1.m4s\"\n"));
     let listed_parts = count(&text, "#EXT-X-PART:");
-    let expected: usize = v.segments.iter().filter(|seg| seg.msn >= 1).map(|seg| seg.parts.len()).sum();
+    let expected: usize = v
+        .segments
+        .iter()
+        .filter(|seg| seg.msn >= 1)
+        .map(|seg| seg.parts.len())
+        .sum();
     assert_eq!(listed_parts, expected);
     assert_eq!(
-        text.lines().filter(|l| l.ends_with("INDEPENDENT=YES")).count(),
+        text.lines()
+            .filter(|l| l.ends_with("INDEPENDENT=YES"))
+            .count(),
         4,
         "first part of segments 1, 2, 3 and 4"
     );
-    let hint = format!("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part4.{}.m4s\"", open.parts.len());
+    let hint = format!(
+        "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part4.{}.m4s\"",
+        open.parts.len()
+    );
     assert!(text.contains(&hint), "{text}");
     let (am, ap) = s.rendition("audio0").unwrap().last_part().unwrap();
     assert!(text.ends_with(&format!(
@@ -71,8 +97,16 @@ fn media_playlist_lists_segments_parts_hint_and_reports() {
     )));
     assert!(!text.contains("#EXT-X-ENDLIST"));
     // Every part duration is within PART-TARGET.
-    for line in text.lines().filter(|l| l.starts_with("#EXT-X-PART:DURATION=")) {
-        let d: f64 = line["#EXT-X-PART:DURATION=".len()..].split(',').next().unwrap().parse().unwrap();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-PART:DURATION="))
+    {
+        let d: f64 = line["#EXT-X-PART:DURATION=".len()..]
+            .split(',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(d <= 0.334, "{line}");
     }
     let audio = media_playlist(&s, "audio0", false).unwrap();
@@ -81,26 +115,46 @@ fn media_playlist_lists_segments_parts_hint_and_reports() {
 
 #[test]
 fn delta_updates_skip_segments_older_than_the_skip_boundary() {
-    let cfg = LiveConfig { window_ms: 30_000, ..config() };
+    let cfg = LiveConfig {
+        window_ms: 30_000,
+        ..config()
+    };
     let mut p = Publisher::av();
     let s = stream_with(&mut p, cfg, 41_000);
     let full = media_playlist(&s, "video0", false).unwrap();
     let delta = media_playlist(&s, "video0", true).unwrap();
-    let seq = |t: &str| t.lines().find(|l| l.starts_with("#EXT-X-MEDIA-SEQUENCE:")).unwrap().to_owned();
-    assert_eq!(seq(&full), seq(&delta), "MEDIA-SEQUENCE names the first (skipped) segment");
+    let seq = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("#EXT-X-MEDIA-SEQUENCE:"))
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        seq(&full),
+        seq(&delta),
+        "MEDIA-SEQUENCE names the first (skipped) segment"
+    );
     assert_eq!(seq(&full), "#EXT-X-MEDIA-SEQUENCE:5");
     // 15 complete segments (10..40 s) + 0.67 s in progress; skippable: those ending
     // at least 12 s before the end (at 28.67 s or earlier): segments 5..=13.
     let skipped = 9;
-    assert!(delta.contains(&format!("#EXT-X-SKIP:SKIPPED-SEGMENTS={skipped}\n")), "{delta}");
-    assert_eq!(count(&full, "#EXTINF:") - count(&delta, "#EXTINF:"), skipped);
+    assert!(
+        delta.contains(&format!("#EXT-X-SKIP:SKIPPED-SEGMENTS={skipped}\n")),
+        "{delta}"
+    );
+    assert_eq!(
+        count(&full, "#EXTINF:") - count(&delta, "#EXTINF:"),
+        skipped
+    );
     assert!(!delta.contains("seg13.m4s") && delta.contains("seg14.m4s"));
     assert!(delta.contains("#EXT-X-MAP:URI=\"init.mp4\"\n#EXT-X-PROGRAM-DATE-TIME"));
     assert!(!full.contains("#EXT-X-SKIP"));
     // Nothing old enough: no EXT-X-SKIP at all.
     let mut p = Publisher::av();
     let short = stream_with(&mut p, config(), 9_000);
-    assert!(!media_playlist(&short, "video0", true).unwrap().contains("#EXT-X-SKIP"));
+    assert!(!media_playlist(&short, "video0", true)
+        .unwrap()
+        .contains("#EXT-X-SKIP"));
 }
 
 #[test]
@@ -108,7 +162,10 @@ fn discontinuities_are_tagged_and_counted_when_they_leave() {
     let mut p = Publisher::av();
     let mut s = stream_with(&mut p, config(), 4_000);
     s.handle_publisher_gone(T0_MS + 4_000);
-    let mut p2 = Publisher { t0_ms: T0_MS + 6_000, ..Publisher::av() };
+    let mut p2 = Publisher {
+        t0_ms: T0_MS + 6_000,
+        ..Publisher::av()
+    };
     p2.announce(&mut s);
     p2.run(&mut s, 5_000);
     let text = media_playlist(&s, "video0", false).unwrap();
@@ -141,7 +198,10 @@ fn multivariant_playlist_describes_variants_and_audio() {
     let mut p = Publisher::av();
     let s = stream_with(&mut p, config(), 9_000);
     let text = multivariant_playlist(&s);
-    let (v, a) = (s.rendition("video0").unwrap(), s.rendition("audio0").unwrap());
+    let (v, a) = (
+        s.rendition("video0").unwrap(),
+        s.rendition("audio0").unwrap(),
+    );
     let expected = format!(
         "#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n\
          #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aud\",NAME=\"English\",LANGUAGE=\"en\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"audio0/index.m3u8\"\n\
@@ -156,10 +216,16 @@ fn multivariant_playlist_describes_variants_and_audio() {
 
 #[test]
 fn audio_only_multivariant_points_at_the_audio_playlist() {
-    let mut p = Publisher { video: false, ..Publisher::av() };
+    let mut p = Publisher {
+        video: false,
+        ..Publisher::av()
+    };
     let s = stream_with(&mut p, config(), 5_000);
     let text = multivariant_playlist(&s);
-    assert!(text.contains("CODECS=\"mp4a.40.2\"\naudio0/index.m3u8\n"), "{text}");
+    assert!(
+        text.contains("CODECS=\"mp4a.40.2\"\naudio0/index.m3u8\n"),
+        "{text}"
+    );
     assert!(!text.contains("#EXT-X-MEDIA"));
 }
 

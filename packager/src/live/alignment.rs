@@ -64,11 +64,17 @@ impl Alignment {
 impl LiveStream {
     pub(super) fn track_announced(&mut self, track: Track, now_ms: u64) {
         let kind = track.kind();
-        if let Some(i) = self.renditions.iter().position(|r| r.kind() == kind && r.track.id == track.id) {
+        if let Some(i) = self
+            .renditions
+            .iter()
+            .position(|r| r.kind() == kind && r.track.id == track.id)
+        {
             if self.renditions[i].track == track {
                 return; // An identical re-announce (repeated sequence header).
             }
-            let Ok(init) = fmp4::init_segment(&track) else { return };
+            let Ok(init) = fmp4::init_segment(&track) else {
+                return;
+            };
             self.flush_epoch(now_ms);
             let r = &mut self.renditions[i];
             r.init_version += 1;
@@ -83,7 +89,9 @@ impl LiveStream {
             self.packers[i].clock = clock;
             return;
         }
-        let Ok(init) = fmp4::init_segment(&track) else { return };
+        let Ok(init) = fmp4::init_segment(&track) else {
+            return;
+        };
         let ts = fmp4::media_timescale(&track);
         let name = match kind {
             MediaKind::Video => format!("video{}", track.id),
@@ -109,7 +117,9 @@ impl LiveStream {
         let default = default_duration(&rendition.track, ts);
         let packer = Packer::new(&rendition, clock_for(&rendition.track, ts), default);
         let key = |r: &Rendition| (r.kind() == MediaKind::Audio, r.track.id);
-        let at = self.renditions.partition_point(|r| key(r) < key(&rendition));
+        let at = self
+            .renditions
+            .partition_point(|r| key(r) < key(&rendition));
         if at == 0 {
             // A new leader: the old one becomes a follower of its boundaries.
             if let Some(old) = self.packers.first_mut() {
@@ -127,7 +137,11 @@ impl LiveStream {
         if self.ended {
             return;
         }
-        let Some(i) = self.renditions.iter().position(|r| r.kind() == frame.kind && r.track.id == frame.track) else {
+        let Some(i) = self
+            .renditions
+            .iter()
+            .position(|r| r.kind() == frame.kind && r.track.id == frame.track)
+        else {
             return;
         };
         let dts = match self.map(i, frame.dts) {
@@ -142,7 +156,9 @@ impl LiveStream {
             Mapped::Jump => self.packers[i].clock.reanchor_at_floor(frame.dts),
         };
         let clock = &self.packers[i].clock;
-        let cto = clock.src_to_media(frame.pts - frame.dts).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+        let cto = clock
+            .src_to_media(frame.pts - frame.dts)
+            .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
         let pending = Pending {
             dts,
             us: clock.media_to_us(dts),
@@ -165,8 +181,16 @@ impl LiveStream {
     /// Maps through the epoch's rebase, creating it from this frame if needed.
     fn map(&mut self, i: usize, src_dts: i64) -> Mapped {
         let rebase = *self.align.rebase.get_or_insert_with(|| {
-            let out_us = self.packers.iter().map(|p| p.clock.media_to_us(p.clock.floor())).max().unwrap_or(0);
-            Rebase { src_us: self.packers[i].clock.src_to_us(src_dts), out_us }
+            let out_us = self
+                .packers
+                .iter()
+                .map(|p| p.clock.media_to_us(p.clock.floor()))
+                .max()
+                .unwrap_or(0);
+            Rebase {
+                src_us: self.packers[i].clock.src_to_us(src_dts),
+                out_us,
+            }
         });
         self.packers[i].clock.map(src_dts, rebase)
     }
@@ -178,7 +202,8 @@ impl LiveStream {
             pk.append(r, h, d);
         }
         let tolerance = i64::from(r.timescale) * CUT_TOLERANCE_MS / 1000;
-        let due = Packer::elapsed(r, p.dts).is_none_or(|e| e >= pk.segment_target_ticks - tolerance);
+        let due =
+            Packer::elapsed(r, p.dts).is_none_or(|e| e >= pk.segment_target_ticks - tolerance);
         if p.key && due {
             let msn = self.align.next_msn;
             self.align.next_msn += 1;
@@ -188,13 +213,25 @@ impl LiveStream {
                 let wall_us = (p.now_ms.saturating_sub(ast) * 1000) as i64;
                 let period_start_us = match self.align.epochs.last() {
                     // The previous epoch ended where the leader's muxed media ends.
-                    Some(prev) => wall_us.max(prev.period_start_us + pk.clock.media_to_us(pk.clock.floor()) - prev.start_us),
+                    Some(prev) => wall_us.max(
+                        prev.period_start_us + pk.clock.media_to_us(pk.clock.floor())
+                            - prev.start_us,
+                    ),
                     None => 0,
                 };
-                self.align.epochs.push(Epoch { first_msn: msn, start_us: p.us, wall_ms: p.now_ms, period_start_us });
+                self.align.epochs.push(Epoch {
+                    first_msn: msn,
+                    start_us: p.us,
+                    wall_ms: p.now_ms,
+                    period_start_us,
+                });
             }
             pk.open_segment(r, msn, p.dts, p.now_ms, discontinuity);
-            let b = Boundary { us: p.us, msn, discontinuity };
+            let b = Boundary {
+                us: p.us,
+                msn,
+                discontinuity,
+            };
             for f in &mut self.packers[1..] {
                 f.boundaries.push_back(b);
             }
@@ -210,7 +247,11 @@ impl LiveStream {
     /// decisions allow (all of them when `force`).
     fn pump(&mut self, i: usize, force: bool) {
         let (r, pk) = (&mut self.renditions[i], &mut self.packers[i]);
-        let max_lag_us = rescale(pk.segment_target_ticks * FOLLOWER_MAX_LAG_TARGETS, r.timescale, US);
+        let max_lag_us = rescale(
+            pk.segment_target_ticks * FOLLOWER_MAX_LAG_TARGETS,
+            r.timescale,
+            US,
+        );
         while let Some(front) = pk.queue.front() {
             let d = match pk.queue.get(1) {
                 Some(next) => (next.dts - front.dts).clamp(1, i64::from(u32::MAX)) as u32,
@@ -219,13 +260,22 @@ impl LiveStream {
             };
             let half_us = rescale(i64::from(d), r.timescale, US) / 2;
             let span_us = pk.queue.back().map_or(0, |b| b.us - front.us);
-            let decided = self.align.frontier_us.is_some_and(|f| front.us + half_us <= f);
+            let decided = self
+                .align
+                .frontier_us
+                .is_some_and(|f| front.us + half_us <= f);
             if !(force || decided || span_us > max_lag_us) {
                 break;
             }
-            let Some(front) = pk.queue.pop_front() else { break };
+            let Some(front) = pk.queue.pop_front() else {
+                break;
+            };
             let mut cut = None;
-            while pk.boundaries.front().is_some_and(|b| b.us - half_us <= front.us) {
+            while pk
+                .boundaries
+                .front()
+                .is_some_and(|b| b.us - half_us <= front.us)
+            {
                 cut = pk.boundaries.pop_front();
             }
             if let Some(b) = cut {
@@ -261,7 +311,12 @@ impl LiveStream {
 
     /// Forgets epochs whose segments all left the leader's window.
     fn prune_epochs(&mut self) {
-        let Some(oldest) = self.renditions.first().and_then(|r| r.segments.front()).map(|s| s.msn) else {
+        let Some(oldest) = self
+            .renditions
+            .first()
+            .and_then(|r| r.segments.front())
+            .map(|s| s.msn)
+        else {
             return;
         };
         while self.align.epochs.len() > 1 && self.align.epochs[1].first_msn <= oldest {
@@ -286,6 +341,11 @@ fn default_duration(track: &Track, ts: u32) -> u32 {
     if let Some(a) = track.codec.audio_info().filter(|a| a.sample_rate > 0) {
         return rescale(i64::from(a.samples_per_frame.max(1)), a.sample_rate, ts).max(1) as u32;
     }
-    let fps = track.codec.video_info().and_then(|v| v.frame_rate).filter(|f| *f > 0.0).unwrap_or(30.0);
+    let fps = track
+        .codec
+        .video_info()
+        .and_then(|v| v.frame_rate)
+        .filter(|f| *f > 0.0)
+        .unwrap_or(30.0);
     (f64::from(ts) / fps).round().max(1.0) as u32
 }

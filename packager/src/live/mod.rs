@@ -155,7 +155,10 @@ impl Rendition {
 
     /// The init segment named `file` (`init.mp4`, `init-v2.mp4`), while referenced.
     pub fn init_by_uri(&self, file: &str) -> Option<Bytes> {
-        self.inits.iter().find(|(v, _)| Self::init_uri(*v) == file).map(|(_, b)| b.clone())
+        self.inits
+            .iter()
+            .find(|(v, _)| Self::init_uri(*v) == file)
+            .map(|(_, b)| b.clone())
     }
 
     /// Video or audio.
@@ -252,8 +255,13 @@ impl LiveStream {
     /// segment target, or the longest complete segment when key frames are sparser
     /// (each rounded to the nearest integer, rfc8216bis §4.4.3.1).
     pub fn target_duration_s(&self) -> u32 {
-        let target = (f64::from(self.config.segment_target_ms) / 1000.0).round().max(1.0) as u32;
-        self.renditions.iter().map(|r| r.target_duration_s()).fold(target, u32::max)
+        let target = (f64::from(self.config.segment_target_ms) / 1000.0)
+            .round()
+            .max(1.0) as u32;
+        self.renditions
+            .iter()
+            .map(|r| r.target_duration_s())
+            .fold(target, u32::max)
     }
 
     /// Wall clock (ms) of the first segment's first frame: DASH

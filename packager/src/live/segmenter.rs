@@ -90,7 +90,8 @@ impl Packer {
             part_ticks: 0,
             last_duration: None,
             fragment_seq: 1,
-            part_target_ticks: (u64::from(rendition.config.part_target_ms) * ts as u64 / 1000).max(1),
+            part_target_ticks: (u64::from(rendition.config.part_target_ms) * ts as u64 / 1000)
+                .max(1),
         }
     }
 
@@ -106,11 +107,21 @@ impl Packer {
 
     /// Media ticks between the open segment's start and `dts`.
     pub(crate) fn elapsed(r: &Rendition, dts: i64) -> Option<i64> {
-        r.segments.back().filter(|s| !s.complete).map(|s| dts - s.start_dts as i64)
+        r.segments
+            .back()
+            .filter(|s| !s.complete)
+            .map(|s| dts - s.start_dts as i64)
     }
 
     /// Completes the open segment (if any) and opens segment `msn` at `start_dts`.
-    pub(crate) fn open_segment(&mut self, r: &mut Rendition, msn: u64, start_dts: i64, now_ms: u64, discontinuity: bool) {
+    pub(crate) fn open_segment(
+        &mut self,
+        r: &mut Rendition,
+        msn: u64,
+        start_dts: i64,
+        now_ms: u64,
+        discontinuity: bool,
+    ) {
         self.complete_segment(r);
         r.segments.push_back(Segment {
             msn,
@@ -139,7 +150,12 @@ impl Packer {
         if self.part.is_empty() {
             self.part_start = p.dts;
         }
-        self.part.push(Sample { duration, composition_offset: p.cto, keyframe: p.key, data: p.data });
+        self.part.push(Sample {
+            duration,
+            composition_offset: p.cto,
+            keyframe: p.key,
+            data: p.data,
+        });
         self.part_ticks += d;
         self.last_duration = Some(duration);
         self.clock.set_floor(p.dts + i64::from(duration));
@@ -188,8 +204,7 @@ impl Packer {
         seg.complete = true;
         let (ticks, bytes) = (seg.duration_ticks, seg.byte_len() as u64);
         r.max_segment_ticks = r.max_segment_ticks.max(ticks);
-        if ticks > 0 {
-            let bps = bytes * 8 * u64::from(r.timescale) / ticks;
+        if let Some(bps) = (bytes * 8 * u64::from(r.timescale)).checked_div(ticks) {
             r.peak_bandwidth = r.peak_bandwidth.max(bps);
         }
         r.prune();

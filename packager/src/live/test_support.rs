@@ -19,7 +19,11 @@ pub(crate) const AAC_ASC_HEX: &str = "119056e500";
 pub(crate) const T0_MS: u64 = 1_700_000_000_000;
 
 pub(crate) fn hex(s: &str) -> Bytes {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect::<Vec<u8>>().into()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 pub(crate) fn video_track(id: u32) -> Track {
@@ -44,7 +48,11 @@ pub(crate) fn audio_track(id: u32) -> Track {
 
 /// 2 s segments, 334 ms parts, 10 s window.
 pub(crate) fn config() -> LiveConfig {
-    LiveConfig { segment_target_ms: 2000, part_target_ms: 334, window_ms: 10_000 }
+    LiveConfig {
+        segment_target_ms: 2000,
+        part_target_ms: 334,
+        window_ms: 10_000,
+    }
 }
 
 /// A publisher at 30 fps (key frame every `gop` frames) and AAC 1024-sample frames
@@ -102,17 +110,35 @@ impl Publisher {
         let take_video = self.video && (!self.audio || self.video_ms() <= self.audio_ms());
         let frame = if take_video {
             let ms = self.video_ms();
-            let key = self.video_n % self.gop == 0;
+            let key = self.video_n.is_multiple_of(self.gop);
             let cto = self.cto_ms[(self.video_n % self.cto_ms.len() as u64) as usize];
             self.video_n += 1;
-            let size = if key { self.frame_bytes * 4 } else { self.frame_bytes };
+            let size = if key {
+                self.frame_bytes * 4
+            } else {
+                self.frame_bytes
+            };
             let dts = self.src_start_ms + ms;
-            Frame { kind: MediaKind::Video, track: 0, dts, pts: dts + cto, keyframe: key, data: nal(key, size) }
+            Frame {
+                kind: MediaKind::Video,
+                track: 0,
+                dts,
+                pts: dts + cto,
+                keyframe: key,
+                data: nal(key, size),
+            }
         } else {
             let ms = self.audio_ms();
             self.audio_n += 1;
             let dts = self.src_start_ms + ms;
-            Frame { kind: MediaKind::Audio, track: 0, dts, pts: dts, keyframe: true, data: Bytes::from(vec![0x21; 200]) }
+            Frame {
+                kind: MediaKind::Audio,
+                track: 0,
+                dts,
+                pts: dts,
+                keyframe: true,
+                data: Bytes::from(vec![0x21; 200]),
+            }
         };
         let arrival = self.t0_ms + (frame.dts - self.src_start_ms) as u64;
         (frame, arrival)

@@ -7,7 +7,13 @@ use super::*;
 fn assert_monotonic(r: &Rendition) {
     let mut end = 0;
     for part in r.segments.iter().flat_map(|s| &s.parts) {
-        assert!(part.start_dts >= end, "{}: tfdt {} before {}", r.name, part.start_dts, end);
+        assert!(
+            part.start_dts >= end,
+            "{}: tfdt {} before {}",
+            r.name,
+            part.start_dts,
+            end
+        );
         end = part.start_dts + part.duration_ticks;
     }
 }
@@ -21,10 +27,16 @@ fn a_reconnect_continues_the_playlist_after_a_discontinuity() {
     assert!(v.segments.iter().all(|seg| seg.complete), "flushed");
     let last_before = v.segments.back().unwrap().clone();
     assert_eq!(last_before.msn, 2);
-    assert!((last_before.duration_s(v.timescale) - 1.0).abs() < 0.001, "4 s .. 5 s, last sample 1 frame");
+    assert!(
+        (last_before.duration_s(v.timescale) - 1.0).abs() < 0.001,
+        "4 s .. 5 s, last sample 1 frame"
+    );
 
     // The publisher comes back 3 s later; its timestamps restart at 0; tracks re-announced.
-    let mut p2 = Publisher { t0_ms: T0_MS + 8_000, ..Publisher::av() };
+    let mut p2 = Publisher {
+        t0_ms: T0_MS + 8_000,
+        ..Publisher::av()
+    };
     p2.announce(&mut s);
     p2.run(&mut s, 5_000);
     for r in s.renditions() {
@@ -32,16 +44,26 @@ fn a_reconnect_continues_the_playlist_after_a_discontinuity() {
         let after = r.segment(3).expect("msn continues");
         assert!(after.discontinuity, "{}", r.name);
         assert_eq!(after.program_date_time_ms, T0_MS + 8_000);
-        assert!(r.segments.iter().filter(|seg| seg.msn != 3).all(|seg| !seg.discontinuity));
+        assert!(r
+            .segments
+            .iter()
+            .filter(|seg| seg.msn != 3)
+            .all(|seg| !seg.discontinuity));
         assert_eq!(r.init_version, 0, "identical re-announce keeps the init");
     }
     let v = s.rendition("video0").unwrap();
     // Decode time continues at the stream's old end (audio ended 13 ms after video).
     let start = v.segment(3).unwrap().start_dts;
-    assert!((5 * 90_000..5 * 90_000 + 2_000).contains(&start), "continues at {start}");
+    assert!(
+        (5 * 90_000..5 * 90_000 + 2_000).contains(&start),
+        "continues at {start}"
+    );
     assert_eq!(s.epochs().len(), 2);
     let e = s.epochs()[1];
-    assert_eq!((e.first_msn, e.wall_ms, e.period_start_us), (3, T0_MS + 8_000, 8_000_000));
+    assert_eq!(
+        (e.first_msn, e.wall_ms, e.period_start_us),
+        (3, T0_MS + 8_000, 8_000_000)
+    );
 }
 
 #[test]
@@ -97,11 +119,20 @@ fn a_forward_timestamp_jump_is_a_discontinuity() {
     p.run(&mut s, 7_000);
     for r in s.renditions() {
         assert_monotonic(r);
-        let discs: Vec<u64> = r.segments.iter().filter(|seg| seg.discontinuity).map(|seg| seg.msn).collect();
+        let discs: Vec<u64> = r
+            .segments
+            .iter()
+            .filter(|seg| seg.discontinuity)
+            .map(|seg| seg.msn)
+            .collect();
         assert_eq!(discs.len(), 1, "{}: {discs:?}", r.name);
     }
     let v = s.rendition("video0").unwrap();
-    let listed: f64 = v.segments.iter().map(|seg| seg.duration_s(v.timescale)).sum();
+    let listed: f64 = v
+        .segments
+        .iter()
+        .map(|seg| seg.duration_s(v.timescale))
+        .sum();
     assert!(listed < 8.0, "no 60 s hole in the timeline: {listed}");
 }
 
@@ -113,13 +144,21 @@ fn a_backward_timestamp_jump_is_a_discontinuity() {
     p.run(&mut s, 9_000);
     for r in s.renditions() {
         assert_monotonic(r);
-        assert_eq!(r.segments.iter().filter(|seg| seg.discontinuity).count(), 1, "{}", r.name);
+        assert_eq!(
+            r.segments.iter().filter(|seg| seg.discontinuity).count(),
+            1,
+            "{}",
+            r.name
+        );
     }
 }
 
 #[test]
 fn negative_composition_offsets_are_carried() {
-    let mut p = Publisher { cto_ms: vec![0, -33, 33], ..Publisher::av() };
+    let mut p = Publisher {
+        cto_ms: vec![0, -33, 33],
+        ..Publisher::av()
+    };
     let s = stream_with(&mut p, config(), 3_000);
     let v = s.rendition("video0").unwrap();
     assert_eq!(v.segments.iter().filter(|seg| seg.complete).count(), 1);
@@ -133,9 +172,17 @@ fn the_end_flushes_and_marks_every_rendition() {
     s.handle_end(T0_MS + 3_000);
     assert!(s.ended());
     for r in s.renditions() {
-        assert!(r.ended && r.segments.iter().all(|seg| seg.complete), "{}", r.name);
+        assert!(
+            r.ended && r.segments.iter().all(|seg| seg.complete),
+            "{}",
+            r.name
+        );
     }
     let parts = s.parts_produced();
     p.run(&mut s, 4_000);
-    assert_eq!(s.parts_produced(), parts, "frames after the end are ignored");
+    assert_eq!(
+        s.parts_produced(),
+        parts,
+        "frames after the end are ignored"
+    );
 }

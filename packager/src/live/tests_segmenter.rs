@@ -29,14 +29,29 @@ fn segments_cut_at_key_frames_and_parts_stay_within_the_target() {
     assert_eq!(complete.len(), 4, "0-2, 2-4, 4-6, 6-8 s");
     for (i, seg) in complete.iter().enumerate() {
         assert_eq!(seg.msn, i as u64);
-        assert!((secs(v, seg) - 2.0).abs() < 0.001, "segment {i} lasts {}", secs(v, seg));
-        assert!(seg.parts[0].independent, "a segment starts with a key frame");
+        assert!(
+            (secs(v, seg) - 2.0).abs() < 0.001,
+            "segment {i} lasts {}",
+            secs(v, seg)
+        );
+        assert!(
+            seg.parts[0].independent,
+            "a segment starts with a key frame"
+        );
         assert!(seg.parts[1..].iter().all(|p| !p.independent));
         let target = f64::from(config().part_target_ms) / 1000.0;
         for (j, part) in seg.parts.iter().enumerate() {
-            assert!(part.duration <= target + 1e-9, "part {j} lasts {}", part.duration);
+            assert!(
+                part.duration <= target + 1e-9,
+                "part {j} lasts {}",
+                part.duration
+            );
             if j + 1 < seg.parts.len() {
-                assert!(part.duration >= 0.85 * target, "part {j} lasts {}", part.duration);
+                assert!(
+                    part.duration >= 0.85 * target,
+                    "part {j} lasts {}",
+                    part.duration
+                );
             }
         }
         assert_eq!(seg.program_date_time_ms, T0_MS + 2000 * i as u64);
@@ -53,7 +68,10 @@ fn part_and_segment_timelines_are_contiguous() {
     for r in s.renditions() {
         let mut next = None;
         for seg in &r.segments {
-            assert_eq!(seg.duration_ticks, seg.parts.iter().map(|p| p.duration_ticks).sum::<u64>());
+            assert_eq!(
+                seg.duration_ticks,
+                seg.parts.iter().map(|p| p.duration_ticks).sum::<u64>()
+            );
             for part in &seg.parts {
                 if let Some(n) = next {
                     assert_eq!(part.start_dts, n, "{}: gap or overlap", r.name);
@@ -66,10 +84,17 @@ fn part_and_segment_timelines_are_contiguous() {
 
 #[test]
 fn a_sparse_gop_makes_longer_segments_and_raises_the_target_duration() {
-    let mut p = Publisher { gop: 90, ..Publisher::av() };
+    let mut p = Publisher {
+        gop: 90,
+        ..Publisher::av()
+    };
     let s = stream_with(&mut p, config(), 10_000);
     let v = s.rendition("video0").unwrap();
-    assert!(v.segments.iter().filter(|s| s.complete).all(|seg| (secs(v, seg) - 3.0).abs() < 0.001));
+    assert!(v
+        .segments
+        .iter()
+        .filter(|s| s.complete)
+        .all(|seg| (secs(v, seg) - 3.0).abs() < 0.001));
     assert_eq!(s.target_duration_s(), 3);
 }
 
@@ -77,34 +102,65 @@ fn a_sparse_gop_makes_longer_segments_and_raises_the_target_duration() {
 fn audio_segments_align_with_video_segments() {
     let mut p = Publisher::av();
     let s = stream_with(&mut p, config(), 9_000);
-    let (v, a) = (s.rendition("video0").unwrap(), s.rendition("audio0").unwrap());
+    let (v, a) = (
+        s.rendition("video0").unwrap(),
+        s.rendition("audio0").unwrap(),
+    );
     let frame_s = 1024.0 / 48_000.0;
     for seg in v.segments.iter().filter(|s| s.complete) {
         let aseg = a.segment(seg.msn).expect("same msn in audio");
         let vt = seg.start_dts as f64 / 90_000.0;
         let at = aseg.start_dts as f64 / 48_000.0;
-        assert!((vt - at).abs() <= frame_s / 2.0 + 1e-9, "msn {}: video {vt} audio {at}", seg.msn);
+        assert!(
+            (vt - at).abs() <= frame_s / 2.0 + 1e-9,
+            "msn {}: video {vt} audio {at}",
+            seg.msn
+        );
         assert!(aseg.parts.iter().all(|p| p.independent));
     }
     // Audio durations are whole AAC frames despite millisecond timestamps.
-    assert!(a.segments.iter().flat_map(|s| &s.parts).all(|p| p.duration_ticks % 1024 == 0));
+    assert!(a
+        .segments
+        .iter()
+        .flat_map(|s| &s.parts)
+        .all(|p| p.duration_ticks % 1024 == 0));
 }
 
 #[test]
 fn audio_only_streams_cut_by_time_and_video_only_streams_work() {
-    let mut p = Publisher { video: false, ..Publisher::av() };
+    let mut p = Publisher {
+        video: false,
+        ..Publisher::av()
+    };
     let s = stream_with(&mut p, config(), 7_000);
     let a = s.rendition("audio0").unwrap();
     assert_eq!(s.renditions().len(), 1);
     let complete: Vec<&Segment> = a.segments.iter().filter(|s| s.complete).collect();
     assert_eq!(complete.len(), 3);
     // Cut at the first frame past the target minus the cut tolerance (50 ms).
-    assert!(complete.iter().all(|seg| (1.95..2.0).contains(&secs(a, seg))), "{:?}", complete.iter().map(|seg| secs(a, seg)).collect::<Vec<_>>());
+    assert!(
+        complete
+            .iter()
+            .all(|seg| (1.95..2.0).contains(&secs(a, seg))),
+        "{:?}",
+        complete.iter().map(|seg| secs(a, seg)).collect::<Vec<_>>()
+    );
 
-    let mut p = Publisher { audio: false, ..Publisher::av() };
+    let mut p = Publisher {
+        audio: false,
+        ..Publisher::av()
+    };
     let s = stream_with(&mut p, config(), 5_000);
     assert_eq!(s.renditions().len(), 1);
-    assert_eq!(s.rendition("video0").unwrap().segments.iter().filter(|s| s.complete).count(), 2);
+    assert_eq!(
+        s.rendition("video0")
+            .unwrap()
+            .segments
+            .iter()
+            .filter(|s| s.complete)
+            .count(),
+        2
+    );
 }
 
 #[test]
@@ -120,16 +176,29 @@ fn frames_before_the_first_key_frame_are_dropped() {
     let a = s.rendition("audio0").unwrap();
     // The timeline starts at the first frame (audio, 21 ms); the first segment at the
     // key frame of 2 s.
-    assert_eq!(v.segments[0].start_dts, (2000 - 21) * 90, "first segment at the 2 s key frame");
-    let (vt, at) = (v.segments[0].start_dts as f64 / 90_000.0, a.segments[0].start_dts as f64 / 48_000.0);
-    assert!((vt - at).abs() <= 0.011, "audio before the first key frame is dropped: {vt} {at}");
+    assert_eq!(
+        v.segments[0].start_dts,
+        (2000 - 21) * 90,
+        "first segment at the 2 s key frame"
+    );
+    let (vt, at) = (
+        v.segments[0].start_dts as f64 / 90_000.0,
+        a.segments[0].start_dts as f64 / 48_000.0,
+    );
+    assert!(
+        (vt - at).abs() <= 0.011,
+        "audio before the first key frame is dropped: {vt} {at}"
+    );
     assert_eq!((v.segments[0].msn, a.segments[0].msn), (0, 0));
 }
 
 #[test]
 fn large_source_timestamps_start_the_timeline_at_zero() {
     // 32-bit-wrap-extended timestamps: ingest hands over monotonic i64 past 2^32.
-    let mut p = Publisher { src_start_ms: (1 << 32) - 1000, ..Publisher::av() };
+    let mut p = Publisher {
+        src_start_ms: (1 << 32) - 1000,
+        ..Publisher::av()
+    };
     let s = stream_with(&mut p, config(), 5_000);
     let v = s.rendition("video0").unwrap();
     assert_eq!(v.segments[0].start_dts, 0);
@@ -153,7 +222,12 @@ fn the_part_counter_grows_with_every_part() {
         }
         last = s.parts_produced();
     }
-    let parts: usize = s.renditions().iter().flat_map(|r| &r.segments).map(|s| s.parts.len()).sum();
+    let parts: usize = s
+        .renditions()
+        .iter()
+        .flat_map(|r| &r.segments)
+        .map(|s| s.parts.len())
+        .sum();
     assert_eq!(s.parts_produced(), parts as u64);
     assert!(grew > 10);
 }
@@ -165,11 +239,17 @@ fn the_window_is_bounded_and_old_segments_stay_fetchable_for_a_while() {
     let v = s.rendition("video0").unwrap();
     let listed: Vec<&Segment> = v.playlist_segments().filter(|s| s.complete).collect();
     let listed_s: f64 = listed.iter().map(|seg| secs(v, seg)).sum();
-    assert!((10.0..12.0).contains(&listed_s), "playlist holds {listed_s} s");
+    assert!(
+        (10.0..12.0).contains(&listed_s),
+        "playlist holds {listed_s} s"
+    );
     // Retention: the window (10 s) past the playlist, so 10 more seconds.
     let before = v.playlist_start();
     let kept_s: f64 = v.segments.iter().take(before).map(|seg| secs(v, seg)).sum();
-    assert!((10.0..12.0).contains(&kept_s), "kept {kept_s} s past the playlist");
+    assert!(
+        (10.0..12.0).contains(&kept_s),
+        "kept {kept_s} s past the playlist"
+    );
     assert_eq!(v.segments.front().unwrap().msn, 20);
     assert!(v.segment(0).is_none());
     assert_eq!(v.inits.len(), 1);
@@ -183,7 +263,10 @@ fn bandwidth_is_measured_per_rendition() {
     // Per 2 s: 59 × 9000 + one 36000-byte key frame, plus moof overhead.
     let payload_bps = (59 * 9000 + 36_000) * 8 / 2;
     let (peak, avg) = (v.peak_bandwidth, v.average_bandwidth());
-    assert!(peak >= payload_bps && peak < payload_bps * 105 / 100, "peak {peak} vs {payload_bps}");
+    assert!(
+        peak >= payload_bps && peak < payload_bps * 105 / 100,
+        "peak {peak} vs {payload_bps}"
+    );
     assert!(avg <= peak && avg >= payload_bps, "avg {avg}");
     let a = s.rendition("audio0").unwrap();
     let audio_payload = 200 * 8 * 48_000 / 1024;

@@ -32,7 +32,11 @@ pub const US: u32 = 1_000_000;
 pub fn rescale(v: i64, from: u32, to: u32) -> i64 {
     let n = i128::from(v) * i128::from(to);
     let d = i128::from(from.max(1));
-    let q = if n >= 0 { (n + d / 2) / d } else { -((-n + d / 2) / d) };
+    let q = if n >= 0 {
+        (n + d / 2) / d
+    } else {
+        -((-n + d / 2) / d)
+    };
     q as i64
 }
 
@@ -73,7 +77,14 @@ impl TrackClock {
     /// A clock for a track with `src_timescale` source ticks, muxed at
     /// `media_timescale`; `frame_ticks` are media ticks per audio access unit.
     pub fn new(src_timescale: u32, media_timescale: u32, frame_ticks: Option<i64>) -> Self {
-        Self { src_timescale, media_timescale, frame_ticks, anchor: None, last: None, floor: 0 }
+        Self {
+            src_timescale,
+            media_timescale,
+            frame_ticks,
+            anchor: None,
+            last: None,
+            floor: 0,
+        }
     }
 
     /// The media timescale.
@@ -133,7 +144,7 @@ impl TrackClock {
         let mut m = a_media + self.src_to_media(src_dts - a_src);
         let last = self.last.unwrap_or(a_media);
         let step_us = self.media_to_us(m - last);
-        if step_us > MAX_FORWARD_JUMP_US || step_us < -MAX_BACKWARD_STEP_US {
+        if !(-MAX_BACKWARD_STEP_US..=MAX_FORWARD_JUMP_US).contains(&step_us) {
             return Mapped::Jump;
         }
         if let Some(frame) = self.frame_ticks {
@@ -153,7 +164,10 @@ impl TrackClock {
 mod tests {
     use super::*;
 
-    const REBASE0: Rebase = Rebase { src_us: 0, out_us: 0 };
+    const REBASE0: Rebase = Rebase {
+        src_us: 0,
+        out_us: 0,
+    };
 
     fn times(clock: &mut TrackClock, src: &[i64]) -> Vec<i64> {
         src.iter()
@@ -176,13 +190,19 @@ mod tests {
     #[test]
     fn video_ms_timestamps_map_exactly_to_90k() {
         let mut c = TrackClock::new(1000, 90_000, None);
-        assert_eq!(times(&mut c, &[5000, 5033, 5067]), vec![450_000, 452_970, 456_030]);
+        assert_eq!(
+            times(&mut c, &[5000, 5033, 5067]),
+            vec![450_000, 452_970, 456_030]
+        );
     }
 
     #[test]
     fn audio_ms_timestamps_snap_to_sample_counts() {
         let mut c = TrackClock::new(1000, 48_000, Some(1024));
-        assert_eq!(times(&mut c, &[0, 21, 43, 64, 85]), vec![0, 1024, 2048, 3072, 4096]);
+        assert_eq!(
+            times(&mut c, &[0, 21, 43, 64, 85]),
+            vec![0, 1024, 2048, 3072, 4096]
+        );
         // A real gap of 100 ms re-anchors on the timestamp.
         assert_eq!(times(&mut c, &[185]), vec![8880]);
     }
@@ -202,8 +222,26 @@ mod tests {
         c.set_floor(6000);
         c.new_epoch();
         // The publisher restarted at 0; the stream continues at 1 s.
-        assert_eq!(c.map(0, Rebase { src_us: 0, out_us: 1_000_000 }), Mapped::Time(90_000));
+        assert_eq!(
+            c.map(
+                0,
+                Rebase {
+                    src_us: 0,
+                    out_us: 1_000_000
+                }
+            ),
+            Mapped::Time(90_000)
+        );
         c.new_epoch();
-        assert_eq!(c.map(0, Rebase { src_us: 0, out_us: 0 }), Mapped::Time(6000));
+        assert_eq!(
+            c.map(
+                0,
+                Rebase {
+                    src_us: 0,
+                    out_us: 0
+                }
+            ),
+            Mapped::Time(6000)
+        );
     }
 }

@@ -51,7 +51,8 @@ impl Rendition {
     /// Drops segments that left the playlist more than the retention ago.
     pub(crate) fn prune(&mut self) {
         let start = self.playlist_start();
-        let target = u64::from(self.config.segment_target_ms).max(1000) * u64::from(self.timescale) / 1000;
+        let target =
+            u64::from(self.config.segment_target_ms).max(1000) * u64::from(self.timescale) / 1000;
         let window = u64::from(self.config.window_ms) * u64::from(self.timescale) / 1000;
         let keep_ticks = (target * u64::from(RETENTION_TARGET_DURATIONS)).max(window);
         let mut sum = 0u64;
@@ -68,7 +69,10 @@ impl Rendition {
                 self.dropped_discontinuities += u64::from(s.discontinuity);
             }
         }
-        let oldest = self.segments.front().map_or(self.init_version, |s| s.init_version);
+        let oldest = self
+            .segments
+            .front()
+            .map_or(self.init_version, |s| s.init_version);
         self.inits.retain(|(v, _)| *v >= oldest);
     }
 
@@ -76,14 +80,23 @@ impl Rendition {
     /// discontinuities before its first segment.
     pub fn discontinuity_sequence(&self) -> u64 {
         let start = self.playlist_start();
-        self.dropped_discontinuities + self.segments.iter().take(start).filter(|s| s.discontinuity).count() as u64
+        self.dropped_discontinuities
+            + self
+                .segments
+                .iter()
+                .take(start)
+                .filter(|s| s.discontinuity)
+                .count() as u64
     }
 
     /// A retained segment by media sequence number.
     pub fn segment(&self, msn: u64) -> Option<&Segment> {
         let first = self.segments.front()?.msn;
         let i = usize::try_from(msn.checked_sub(first)?).ok()?;
-        self.segments.get(i).filter(|s| s.msn == msn).or_else(|| self.segments.iter().find(|s| s.msn == msn))
+        self.segments
+            .get(i)
+            .filter(|s| s.msn == msn)
+            .or_else(|| self.segments.iter().find(|s| s.msn == msn))
     }
 
     /// The segment being produced, if any.
@@ -94,7 +107,11 @@ impl Rendition {
     /// `(msn, part index)` of the newest part (`LAST-MSN`/`LAST-PART` of
     /// `EXT-X-RENDITION-REPORT`, rfc8216bis §4.4.5.4).
     pub fn last_part(&self) -> Option<(u64, u32)> {
-        self.segments.iter().rev().find(|s| !s.parts.is_empty()).map(|s| (s.msn, s.parts.len() as u32 - 1))
+        self.segments
+            .iter()
+            .rev()
+            .find(|s| !s.parts.is_empty())
+            .map(|s| (s.msn, s.parts.len() as u32 - 1))
     }
 
     /// `(msn, part index)` of the next part to be produced: the preload hint.
@@ -111,7 +128,9 @@ impl Rendition {
             .segments
             .iter()
             .filter(|s| s.complete)
-            .fold((0u64, 0u64), |(b, t), s| (b + s.byte_len() as u64, t + s.duration_ticks));
+            .fold((0u64, 0u64), |(b, t), s| {
+                (b + s.byte_len() as u64, t + s.duration_ticks)
+            });
         if ticks == 0 {
             return 0;
         }
@@ -126,15 +145,23 @@ impl Rendition {
         }
         self.in_progress()
             .filter(|s| s.duration_ticks > 0)
-            .map_or(0, |s| s.byte_len() as u64 * 8 * u64::from(self.timescale) / s.duration_ticks)
+            .map_or(0, |s| {
+                s.byte_len() as u64 * 8 * u64::from(self.timescale) / s.duration_ticks
+            })
     }
 
     /// Frames per second: signalled by the codec, else measured.
     pub fn frame_rate(&self) -> Option<f64> {
-        let signalled = self.track.codec.video_info().and_then(|v| v.frame_rate).filter(|f| *f > 0.0);
+        let signalled = self
+            .track
+            .codec
+            .video_info()
+            .and_then(|v| v.frame_rate)
+            .filter(|f| *f > 0.0);
         signalled.or_else(|| {
-            (self.samples_muxed > 1 && self.ticks_muxed > 0)
-                .then(|| self.samples_muxed as f64 * f64::from(self.timescale) / self.ticks_muxed as f64)
+            (self.samples_muxed > 1 && self.ticks_muxed > 0).then(|| {
+                self.samples_muxed as f64 * f64::from(self.timescale) / self.ticks_muxed as f64
+            })
         })
     }
 }
