@@ -19,6 +19,9 @@ pub struct UpstreamRequest {
     pub path: String,
     /// The raw query string, if any (`_HLS_msn=…`).
     pub query: Option<String>,
+    /// The authority the client addressed (`:authority`, else `Host`), e.g.
+    /// `cdn.example:8080`, so an upstream can write absolute URLs (DASH UTCTiming).
+    pub authority: Option<String>,
 }
 
 /// What kind of object a response is; decides caching headers and metrics labels.

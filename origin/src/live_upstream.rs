@@ -74,7 +74,10 @@ async fn respond(channels: &Channels, metrics: &OriginMetrics, request: Upstream
             with_stream(channel, |s| playlist_response(ObjectKind::MultivariantPlaylist, manifest_cache(s), packager::hls::multivariant_playlist(s)))
         }
         LivePath::Mpd { .. } => with_stream(channel, |s| {
-            let options = packager::dash::MpdOptions { utc_timing_url: "/time".into(), now_ms: now_ms() };
+            let options = packager::dash::MpdOptions {
+                utc_timing_url: utc_timing_url(request.authority.as_deref()),
+                now_ms: now_ms(),
+            };
             UpstreamResponse {
                 status: StatusCode::OK,
                 kind: ObjectKind::Mpd,
@@ -92,6 +95,18 @@ async fn respond(channels: &Channels, metrics: &OriginMetrics, request: Upstream
         }),
         LivePath::Part { rendition, msn, part, .. } => part_response(channel, metrics, rendition, msn, part).await,
         LivePath::Segment { rendition, msn, .. } => segment_response(channel.clone(), rendition, msn).await,
+    }
+}
+
+/// Where players sync their clock (DASH UTCTiming): this server's `/time`, as a
+/// scheme-relative URL so it resolves against the MPD's host even when the player
+/// page lives elsewhere (a path-only URL would resolve against the page).
+fn utc_timing_url(authority: Option<&str>) -> String {
+    match authority {
+        Some(a) if !a.is_empty() && a.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'<' && b != b'&') => {
+            format!("//{a}/time")
+        }
+        _ => "/time".into(),
     }
 }
 

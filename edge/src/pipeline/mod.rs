@@ -80,6 +80,9 @@ pub struct RequestCtx {
     pub path: String,
     /// The raw query string.
     pub query: Option<String>,
+    /// The authority addressed: the URI's (HTTP/2 `:authority`), else `Host`
+    /// (RFC 9110 §7.2).
+    pub authority: Option<String>,
     /// The request header fields.
     pub headers: HeaderMap,
     /// The HTTP version the client spoke.
@@ -99,6 +102,11 @@ impl RequestCtx {
             method: parts.method,
             path: parts.uri.path().to_owned(),
             query: parts.uri.query().map(str::to_owned),
+            authority: parts
+                .uri
+                .authority()
+                .map(|a| a.as_str().to_owned())
+                .or_else(|| parts.headers.get(http::header::HOST)?.to_str().ok().map(str::to_owned)),
             peer: parts.extensions.get::<PeerAddr>().map(|p| p.0),
             headers: parts.headers,
             version: parts.version,
@@ -186,6 +194,7 @@ impl Pipeline {
         UpstreamRequest {
             path: ctx.path.clone(),
             query: ctx.query.clone(),
+            authority: ctx.authority.clone(),
         }
     }
 }
