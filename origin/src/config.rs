@@ -25,8 +25,10 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ferrocast.db";
 /// Default `[packaging] segment_target_s`.
 pub const DEFAULT_SEGMENT_TARGET_S: f64 = 2.0;
-/// Default `[packaging] part_target_s`: 1/3 s, ten frames at 30 fps (see docs/benchmarks.md).
-pub const DEFAULT_PART_TARGET_S: f64 = 0.333;
+/// Default `[packaging] part_target_s`: 0.334 s holds ten frames at 30 fps even with
+/// RTMP's millisecond timestamps (333 or 334 ms), eight at 25 fps, twenty at 60 fps;
+/// with PART-HOLD-BACK = 3 parts it allows about one second of player latency.
+pub const DEFAULT_PART_TARGET_S: f64 = 0.334;
 /// Default `[packaging] window_s`.
 pub const DEFAULT_WINDOW_S: f64 = 30.0;
 /// Default `[packaging] reconnect_grace_s`.

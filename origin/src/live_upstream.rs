@@ -28,6 +28,11 @@ use crate::metrics::{GaugeGuard, OriginMetrics};
 pub const CACHE_IMMUTABLE: &str = "public, max-age=86400, immutable";
 /// `Cache-Control` of a 404 for a part that is not hinted yet.
 pub const CACHE_NOT_YET: &str = "max-age=1";
+/// `Cache-Control` of the live MPD: one second, the least HTTP can say. The MPD's
+/// `minimumUpdatePeriod` is shorter than a segment because dash.js learns of new
+/// segments only from a refresh; a longer max-age would hide them (ARCHITECTURE.md
+/// says "about one segment target"; this is the reason we go below it).
+pub const CACHE_MPD: &str = "public, max-age=1";
 /// `Content-Type` of HLS playlists (RFC 8216 §4).
 pub const CONTENT_TYPE_M3U8: &str = "application/vnd.apple.mpegurl";
 /// `Content-Type` of DASH manifests (ISO/IEC 23009-1 Annex C).
@@ -70,9 +75,9 @@ async fn respond(channels: &Channels, metrics: &OriginMetrics, request: Upstream
         return UpstreamResponse::error(StatusCode::NOT_FOUND, format!("no channel {channel_name:?}\n"));
     };
     match path {
-        LivePath::Multivariant { .. } => {
-            with_stream(channel, |s| playlist_response(ObjectKind::MultivariantPlaylist, manifest_cache(s), packager::hls::multivariant_playlist(s)))
-        }
+        LivePath::Multivariant { .. } => with_stream(channel, |s| {
+            playlist_response(ObjectKind::MultivariantPlaylist, multivariant_cache(s), packager::hls::multivariant_playlist(s))
+        }),
         LivePath::Mpd { .. } => with_stream(channel, |s| {
             let options = packager::dash::MpdOptions {
                 utc_timing_url: utc_timing_url(request.authority.as_deref()),
@@ -82,7 +87,7 @@ async fn respond(channels: &Channels, metrics: &OriginMetrics, request: Upstream
                 status: StatusCode::OK,
                 kind: ObjectKind::Mpd,
                 content_type: CONTENT_TYPE_MPD,
-                cache_control: manifest_cache(s),
+                cache_control: CACHE_MPD.into(),
                 body: UpstreamBody::Full(Bytes::from(packager::dash::live_mpd(s, &options))),
             }
         }),
@@ -123,8 +128,8 @@ fn not_found_rendition(rendition: &str) -> UpstreamResponse {
     UpstreamResponse::error(StatusCode::NOT_FOUND, format!("no rendition {rendition:?}\n"))
 }
 
-/// Multivariant playlists and MPDs: about one segment target.
-fn manifest_cache(s: &LiveStream) -> String {
+/// Multivariant playlists: about one segment target.
+fn multivariant_cache(s: &LiveStream) -> String {
     let secs = (s.config().segment_target_ms as f64 / 1000.0).ceil().max(1.0);
     format!("public, max-age={secs}")
 }

@@ -84,17 +84,19 @@ struct ChannelSink {
 }
 
 impl ChannelSink {
-    /// Runs `f` on the channel's packager and wakes waiters if it produced parts.
+    /// Runs `f` on the channel's packager and wakes waiters if anything changed.
     fn with_stream(&self, f: impl FnOnce(&mut packager::live::LiveStream)) {
-        let produced = {
+        let (produced, changed) = {
             let mut state = self.channel.lock();
             let Some(stream) = state.stream.as_mut() else { return };
-            let before = stream.parts_produced();
+            let (parts, version) = (stream.parts_produced(), stream.version());
             f(stream);
-            stream.parts_produced() - before
+            (stream.parts_produced() - parts, stream.version() != version)
         };
         if produced > 0 {
             self.metrics.parts_produced.with_label_values(&[&self.channel.name]).inc_by(produced);
+        }
+        if changed {
             self.channel.notify();
         }
     }
