@@ -52,6 +52,8 @@ test('hls.js keeps playing when the publisher reconnects within the grace period
         `${JSON.stringify(end.waiting)}; stalled ${end.stallMs} ms`,
       `RESULT reconnect: latency after reconnect hls.latency ${fmt(r.latencyLast)} s, ` +
         `wall clock - PDT ${fmt(r.wallLatencyLast)} s; manifest loads ${end.manifestLoads}; page loads ${st.navigations}`,
+      `RESULT reconnect: non-fatal hls.js errors: ${end.errorCount} ` +
+        `${JSON.stringify(end.errors.filter((e) => !e.fatal).map((e) => e.details))}`,
       '',
     ].join('\n'));
 
