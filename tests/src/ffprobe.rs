@@ -19,6 +19,8 @@ pub struct Packet {
     pub pts: Option<i64>,
     /// `dts` in stream time base.
     pub dts: Option<i64>,
+    /// `duration` in stream time base.
+    pub duration: Option<i64>,
     /// `duration_time` in seconds.
     pub duration_time: Option<f64>,
     /// `flags`, e.g. `"K__"` for a key frame.
@@ -127,6 +129,7 @@ fn packet(v: &Value) -> Packet {
         stream_index: v.get("stream_index").and_then(|x| x.as_u64()).unwrap_or(0),
         pts: int("pts"),
         dts: int("dts"),
+        duration: int("duration"),
         duration_time: v
             .get("duration_time")
             .and_then(|x| x.as_str())
