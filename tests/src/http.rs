@@ -161,6 +161,11 @@ pub fn resolve(base: &str, uri: &str) -> String {
         return uri.to_owned();
     }
     let base = base.split(['?', '#']).next().unwrap_or(base);
+    if let Some(rest) = uri.strip_prefix("//") {
+        // A network-path reference (RFC 3986 §4.2): the base's scheme only.
+        let scheme = base.split("://").next().unwrap_or("http");
+        return format!("{scheme}://{rest}");
+    }
     let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
     let path_start = base[after_scheme..]
         .find('/')
@@ -204,6 +209,7 @@ mod tests {
             "http://h:1/live/c/audio0/index.m3u8"
         );
         assert_eq!(resolve(b, "/time"), "http://h:1/time");
+        assert_eq!(resolve(b, "//h:2/time"), "http://h:2/time");
         assert_eq!(resolve(b, "http://x/y"), "http://x/y");
         assert_eq!(
             resolve("http://h:1/live/c/master.m3u8", "video0/index.m3u8"),
