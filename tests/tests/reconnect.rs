@@ -78,6 +78,8 @@ fn reconnect_within_grace_continues_after_a_discontinuity() {
     let target = last_before + 5;
     let after = wait_msn(&fx.media_url("video0"), target, Duration::from_secs(40));
     let audio_after = wait_msn(&fx.media_url("audio0"), target, Duration::from_secs(20));
+    // Let the monitors (polling every 250 ms) catch up with what we just saw.
+    std::thread::sleep(Duration::from_millis(700));
     let reports: Vec<_> = monitors.into_iter().map(|(r, m)| (r, m.stop())).collect();
     let mut checks = Checks::new();
 
