@@ -69,7 +69,7 @@ fn reconnect_within_grace_continues_after_a_discontinuity() {
     std::thread::sleep(Duration::from_secs(2));
     let (_, during) = fetch_media(&fx.media_url("video0")).unwrap();
     let second = Publisher::start(
-        &fx.publisher.url().to_owned(),
+        fx.publisher.url(),
         &opts,
         fx.origin.dir(),
         "ffmpeg-again",
