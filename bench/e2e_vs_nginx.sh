@@ -103,11 +103,11 @@ CONF
   NGINX_PID=$!
   PIDS+=("$NGINX_PID")
   wait_listen "$NP" "$NGINX_PID" nginx
-  NGINX_RESULT=$(load "rtmp://127.0.0.1:$NP/live" key "$NGINX_PID" nginx)
+  NGINX_RESULT=$(load "rtmp://127.0.0.1:$NP/live" benchkey- "$NGINX_PID" nginx)
   echo "$NGINX_RESULT"
   ok=0
   for i in $(seq 0 $((N - 1))); do
-    grep -q '#EXTINF' "$TMP/nginx/hls/key$i.m3u8" 2>/dev/null && ok=$((ok + 1))
+    grep -q '#EXTINF' "$TMP/nginx/hls/benchkey-$i.m3u8" 2>/dev/null && ok=$((ok + 1))
   done
   echo "nginx: $ok/$N HLS playlists with segments" >&2
   kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null || true
@@ -119,14 +119,14 @@ if [[ -z ${SKIP_FERROCAST:-} ]]; then
     printf '[http]\nlisten = "127.0.0.1:%s"\n[rtmp]\nlisten = "127.0.0.1:%s"\n' "$HP" "$RP"
     printf '[http3]\nlisten = "127.0.0.1:%s"\n[srt]\nlisten = "127.0.0.1:%s"\n' "$(pick_port)" "$(pick_port)"
     printf '[webrtc]\nudp_listen = "127.0.0.1:%s"\n[storage]\ndata_dir = "%s"\n' "$(pick_port)" "$TMP/data"
-    for i in $(seq 0 $((N - 1))); do printf '[[channels]]\nname = "ch%s"\nstream_key = "key%s"\n' "$i" "$i"; done
+    for i in $(seq 0 $((N - 1))); do printf '[[channels]]\nname = "ch%s"\nstream_key = "benchkey-%s"\n' "$i" "$i"; done
   } >"$TMP/origin.toml"
   echo "== ferrocast-origin rtmp 127.0.0.1:$RP http 127.0.0.1:$HP, $N streams, ${DURATION}s" >&2
   RUST_LOG=${RUST_LOG:-warn} "$TARGET/release/ferrocast-origin" --config "$TMP/origin.toml" >"$TMP/origin.out" 2>"$TMP/origin.log" &
   ORIGIN_PID=$!
   PIDS+=("$ORIGIN_PID")
   wait_listen "$RP" "$ORIGIN_PID" ferrocast-origin
-  FERRO_RESULT=$(load "rtmp://127.0.0.1:$RP/live" key "$ORIGIN_PID" ferrocast)
+  FERRO_RESULT=$(load "rtmp://127.0.0.1:$RP/live" benchkey- "$ORIGIN_PID" ferrocast)
   echo "$FERRO_RESULT"
   ok=0
   for i in $(seq 0 $((N - 1))); do

@@ -5,7 +5,7 @@
 //! outside. The layers:
 //!
 //! - [`amf0`]: values of command and data messages;
-//! - [`chunk`]: the sans-IO chunk stream (encoder and decoder);
+//! - [`chunk`] and [`chunk_decoder`]: the sans-IO chunk stream, both ways;
 //! - [`publisher`]: the tokio driver — simple handshake, Set Chunk Size
 //!   4096, `connect` → `releaseStream` → `FCPublish` → `createStream` →
 //!   `publish`, then `@setDataFrame`, audio and video messages.
@@ -21,6 +21,7 @@
 
 pub mod amf0;
 pub mod chunk;
+pub mod chunk_decoder;
 pub mod publisher;
 
 pub use publisher::Publisher;
@@ -44,7 +45,7 @@ pub enum ClientError {
     Closed(&'static str),
     /// The server's chunk stream was malformed.
     #[error("chunk stream: {0}")]
-    Chunk(#[from] chunk::ChunkError),
+    Chunk(#[from] chunk_decoder::ChunkError),
     /// A command message was not valid AMF0.
     #[error("AMF0: {0}")]
     Amf0(#[from] amf0::Amf0Error),

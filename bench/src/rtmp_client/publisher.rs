@@ -17,7 +17,8 @@
 //! window is crossed, and an error onStatus ends the session.
 
 use super::amf0::{decode_all, Amf0};
-use super::chunk::{msg_type, ChunkDecoder, ChunkEncoder, Message};
+use super::chunk::{msg_type, ChunkEncoder, Message};
+use super::chunk_decoder::ChunkDecoder;
 use super::{ClientError, PublishUrl};
 use bytes::Bytes;
 use std::time::Duration;
