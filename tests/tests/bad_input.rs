@@ -35,6 +35,10 @@ use tests::rtmp_raw::{self, Closed};
 use tests::tools;
 
 const SEGMENT_TARGET: f64 = 1.0;
+/// PROGRAM-DATE-TIME is stamped from arrival at ingest, so consecutive dates
+/// may differ from date + EXTINF by scheduling jitter; a real gap is a stall of
+/// most of a segment.
+const PDT_TOLERANCE_S: f64 = 0.25;
 /// Generous bound for the origin's RTMP handshake timeout (10 s by default).
 const HANDSHAKE_TIMEOUT_BOUND: Duration = Duration::from_secs(45);
 /// How long a plainly bad connection may stay open.
@@ -272,7 +276,7 @@ fn bad_rtmp_input_is_refused_and_never_disturbs_another_stream() {
         ensure!(d.is_empty(), "EXT-X-DISCONTINUITY at msn {d:?} (§4.4.4.3)");
         ensure!(report.without_pdt().is_empty(), "segments without PDT");
         // §4.4.4.6: each date follows from the previous segment's date + EXTINF.
-        let gaps = report.pdt_gaps(0.15);
+        let gaps = report.pdt_gaps(PDT_TOLERANCE_S);
         ensure!(gaps.is_empty(), "PROGRAM-DATE-TIME gaps: {gaps:?}");
         let stall = report.longest_stall();
         ensure!(
