@@ -13,6 +13,7 @@
 //   FERROCAST_BROWSER_KEEP    keep the temp dir (logs, config, screenshots) after the test
 //   FERROCAST_BROWSER_VERBOSE print origin/ffmpeg/browser logs as they come
 //   RUST_LOG                  passed to the origin (default: info)
+// No FERROCAST_* variable reaches the origin: it would read them as config overrides.
 
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -60,7 +61,17 @@ export async function freePorts(n) {
   return [...ports];
 }
 
-/** Polls `fn` until it returns a truthy value or `timeoutMs` passes; returns that value or throws. */
+/** An error that stops a waitFor at once (a process died, a player failed). */
+export function abortWait(message) {
+  const e = new Error(message);
+  e.abortWait = true;
+  return e;
+}
+
+/**
+ * Polls `fn` until it returns a truthy value or `timeoutMs` passes; returns that value or throws.
+ * Errors thrown by `fn` are retried, except those made by abortWait().
+ */
 export async function waitFor(what, fn, { timeoutMs = 30_000, intervalMs = 250 } = {}) {
   const deadline = Date.now() + timeoutMs;
   let lastErr = null;
@@ -69,6 +80,7 @@ export async function waitFor(what, fn, { timeoutMs = 30_000, intervalMs = 250 }
       const v = await fn();
       if (v) return v;
     } catch (e) {
+      if (e.abortWait) throw e;
       lastErr = e;
     }
     await sleep(intervalMs);
@@ -108,7 +120,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 class Child {
-  constructor(name, cmd, args, { env, logFile, cwd } = {}) {
+  constructor(name, cmd, args, { env, inheritEnv = true, logFile, cwd } = {}) {
     this.name = name;
     this.tail = [];
     this.exited = null; // {code, signal}
@@ -116,7 +128,7 @@ class Child {
     this.logFile = logFile;
     this.proc = spawn(cmd, args, {
       cwd,
-      env: { ...process.env, ...env },
+      env: inheritEnv ? { ...process.env, ...env } : env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // own process group
     });
@@ -222,7 +234,7 @@ export class Stack {
   }
 
   /** Writes a config on free ports and starts ferrocast-origin; waits for /healthz. */
-  async startOrigin({ graceS = 10, extraToml = '' } = {}) {
+  async startOrigin({ graceS = 10, extraToml = '', extraEnv = {} } = {}) {
     if (!existsSync(ORIGIN_BIN)) {
       throw new Error(`origin binary not found at ${ORIGIN_BIN}: build it with \`cargo build -p origin\` ` +
         'or set FERROCAST_ORIGIN_BIN');
@@ -243,7 +255,7 @@ export class Stack {
       `data_dir = ${JSON.stringify(dataDir)}`,
       '',
       '[packaging]',
-      `reconnect_grace_s = ${graceS}`,
+      `reconnect_grace_s = ${Number(graceS).toFixed(1)}`,
       '',
       extraToml,
       '[[channels]]',
@@ -251,14 +263,21 @@ export class Stack {
       `stream_key = "${this.key}"`,
       '',
     ].join('\n'));
+    // The origin reads every FERROCAST_* variable as a config override (and rejects
+    // names that are not FERROCAST_SECTION__KEY, like this harness's own settings),
+    // so it gets none of them from our environment: the test's config is the whole truth.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FERROCAST_')));
+    env.RUST_LOG = process.env.RUST_LOG || 'info';
+    Object.assign(env, extraEnv);
     this.origin = new Child('origin', ORIGIN_BIN, ['--config', this.configFile], {
-      env: { RUST_LOG: process.env.RUST_LOG || 'info' },
+      env,
+      inheritEnv: false,
       logFile: join(this.dir, 'origin.log'),
       cwd: this.dir,
     });
     this.cleanups.push(() => this.origin.kill());
     await waitFor('origin /healthz', async () => {
-      if (!this.origin.running) throw new Error(`origin exited early: ${JSON.stringify(this.origin.exited)}\n${this.origin.lastLines()}`);
+      if (!this.origin.running) throw abortWait(`origin exited early: ${JSON.stringify(this.origin.exited)}\n${this.origin.lastLines()}`);
       return (await get(`${this.base}/healthz`, { timeoutMs: 1_000 })).status === 200;
     }, { timeoutMs: 20_000 });
     log(`origin up: http ${this.base}, rtmp 127.0.0.1:${this.rtmpPort}, config ${this.configFile}`);
@@ -305,7 +324,7 @@ export class Stack {
   async waitForStream({ mpd = false, timeoutMs = 30_000 } = {}) {
     const master = await waitFor('master.m3u8 200', async () => {
       if (this.publisher && !this.publisher.running) {
-        throw new Error(`ffmpeg exited: ${JSON.stringify(this.publisher.exited)}\n${this.publisher.lastLines()}`);
+        throw abortWait(`ffmpeg exited: ${JSON.stringify(this.publisher.exited)}\n${this.publisher.lastLines()}`);
       }
       const r = await get(this.masterUrl);
       return r.status === 200 && r.body.includes('#EXTM3U') ? r : null;
@@ -414,7 +433,7 @@ export class Stack {
     let first = null;
     return waitFor('playback to start', async () => {
       const s = await this.stats();
-      if (s.fatal) throw new FatalPlayerError(s);
+      if (s.fatal) throw Object.assign(new FatalPlayerError(s), { abortWait: true });
       if (!s.playing) return null;
       if (first === null) { first = s; return null; }
       return s.currentTime > first.currentTime ? s : null;
