@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! test ──stdin pipe──► bash ─┬─ the real program (stdin = /dev/null)
-//!                            └─ watchdog: `cat <&3` until EOF, then TERM, 5 s, KILL
+//!                            └─ watchdog: `cat <&3` until EOF, then TERM, ≤ 5 s, KILL
 //! ```
 //!
 //! The supervisor prints the real program's pid on its stdout, so a test can send it
@@ -28,9 +28,22 @@ exec 3<&0
 "$@" </dev/null >"$SUPERVISED_STDOUT_PATH" &
 p=$!
 echo "$p"
-( cat <&3 >/dev/null; kill -TERM "$p" 2>/dev/null; sleep 5; kill -KILL "$p" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
+(
+  cat <&3 >/dev/null
+  kill -TERM "$p" 2>/dev/null || exit 0
+  for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    sleep 0.25
+    kill -0 "$p" 2>/dev/null || exit 0
+  done
+  kill -KILL "$p" 2>/dev/null
+) </dev/null >/dev/null 2>&1 &
+w=$!
 exec 3<&-
 wait "$p"
+st=$?
+# The program is gone: its pid may be reused, so the watchdog must not signal it.
+kill "$w" 2>/dev/null
+exit "$st"
 "#;
 
 /// A program running under the supervisor; see the module docs.
@@ -244,5 +257,21 @@ mod tests {
         );
         p.kill_hard().unwrap();
         assert!(!alive(p.pid()));
+    }
+
+    #[test]
+    fn exit_status_passes_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = Supervised::spawn(
+            "sh",
+            Path::new("sh"),
+            &["-c".into(), "exit 3".into()],
+            &[],
+            &dir.path().join("o"),
+            &dir.path().join("e"),
+        )
+        .unwrap();
+        let st = p.wait_timeout(Duration::from_secs(5)).unwrap().unwrap();
+        assert_eq!(st.code(), Some(3));
     }
 }
