@@ -251,7 +251,12 @@ async fn part_response(channel: &Channel, metrics: &OriginMetrics, rendition: &s
             PartLookup::Pending if !s.ended() => Look::Wait,
             PartLookup::Pending | PartLookup::Gone => {
                 let mut e = UpstreamResponse::error(StatusCode::NOT_FOUND, "no such part\n");
-                e.cache_control = CACHE_NOT_YET.into();
+                // A part ahead of anything produced may exist soon: cache its 404 only
+                // briefly. A part behind the window never will: `no-store` like any error.
+                let newest = r.segments.back().map_or(0, |seg| seg.msn);
+                if !s.ended() && msn >= newest {
+                    e.cache_control = CACHE_NOT_YET.into();
+                }
                 Look::Done(e)
             }
         }
