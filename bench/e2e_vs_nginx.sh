@@ -9,7 +9,8 @@
 # streams per core; the last line is the ratio ferrocast / nginx (goal: >= 2).
 #
 # usage: bench/e2e_vs_nginx.sh [STREAMS=20] [DURATION_S=30]
-# env:   WARMUP_S=5  SKIP_NGINX=1  SKIP_FERROCAST=1  KEEP=1 (keep the temp dir)
+# env:   ROUNDS=1 (alternate nginx/ferrocast runs; the ratio uses the medians)
+#        WARMUP_S=5  SKIP_NGINX=1  SKIP_FERROCAST=1  KEEP=1 (keep the temp dir)
 #        CLIP=path.flv (default: target/bench-clip-2500k.flv, made once with ffmpeg)
 # Loopback only; every process it starts is killed on exit; everything is bounded.
 set -euo pipefail
@@ -17,7 +18,9 @@ set -euo pipefail
 N=${1:-20}
 DURATION=${2:-30}
 WARMUP=${WARMUP_S:-5}
+ROUNDS=${ROUNDS:-1}
 if ! [[ $N =~ ^[0-9]+$ && $N -ge 1 && $N -le 500 ]]; then echo "STREAMS must be 1..500" >&2; exit 2; fi
+if ! [[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 && $ROUNDS -le 10 ]]; then echo "ROUNDS must be 1..10" >&2; exit 2; fi
 if ! [[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 5 && $DURATION -le 600 ]]; then echo "DURATION_S must be 5..600" >&2; exit 2; fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,11 +28,10 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 CLIP=${CLIP:-$TARGET/bench-clip-2500k.flv}
 NGINX_MODULE=/usr/lib/nginx/modules/ngx_rtmp_module.so
 TMP=$(mktemp -d /tmp/ferrocast-e2e.XXXXXX)
-PIDS=()
+LIVE_PID="" # the one server running now (never a stale, possibly reused pid)
 
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [[ -n $LIVE_PID ]]; then kill "$LIVE_PID" 2>/dev/null || true; wait "$LIVE_PID" 2>/dev/null || true; fi
   if [[ -z ${KEEP:-} ]]; then rm -rf "$TMP"; else echo "kept $TMP" >&2; fi
 }
 trap cleanup EXIT INT TERM
@@ -73,11 +75,10 @@ load() { # url-base key-prefix pid name
     --streams "$N" --duration "$DURATION" --warmup "$WARMUP" --pid "$3" --name "$4" | tail -n 1
 }
 
-NGINX_RESULT="" FERRO_RESULT=""
-if [[ -z ${SKIP_NGINX:-} ]]; then
+run_nginx() {
   [[ -f $NGINX_MODULE ]] || { echo "missing $NGINX_MODULE: apt-get install nginx libnginx-mod-rtmp" >&2; exit 1; }
   NP=$(pick_port)
-  mkdir -p "$TMP/nginx/hls"
+  rm -rf "$TMP/nginx"; mkdir -p "$TMP/nginx/hls"
   # As root, nginx workers would drop to an unprivileged user that cannot write
   # into our private temp dir; keep them as the invoking user instead.
   USER_LINE=""; [[ $EUID -eq 0 ]] && USER_LINE="user root;"
@@ -101,19 +102,24 @@ CONF
   echo "== nginx-rtmp on 127.0.0.1:$NP, $N streams, ${DURATION}s" >&2
   nginx -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" &
   NGINX_PID=$!
-  PIDS+=("$NGINX_PID")
+  LIVE_PID=$NGINX_PID
   wait_listen "$NP" "$NGINX_PID" nginx
-  NGINX_RESULT=$(load "rtmp://127.0.0.1:$NP/live" benchkey- "$NGINX_PID" nginx)
-  echo "$NGINX_RESULT"
-  ok=0
+  local r
+  r=$(load "rtmp://127.0.0.1:$NP/live" benchkey- "$NGINX_PID" nginx)
+  echo "$r"
+  NGINX_RESULTS+=("$r")
+  local ok=0 i
   for i in $(seq 0 $((N - 1))); do
     grep -q '#EXTINF' "$TMP/nginx/hls/benchkey-$i.m3u8" 2>/dev/null && ok=$((ok + 1))
   done
   echo "nginx: $ok/$N HLS playlists with segments" >&2
   kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null || true
-fi
+  LIVE_PID=""
+}
 
-if [[ -z ${SKIP_FERROCAST:-} ]]; then
+run_ferrocast() {
+  rm -rf "$TMP/data"
+  local RP HP
   RP=$(pick_port); HP=$(pick_port)
   {
     printf '[http]\nlisten = "127.0.0.1:%s"\n[rtmp]\nlisten = "127.0.0.1:%s"\n' "$HP" "$RP"
@@ -124,22 +130,34 @@ if [[ -z ${SKIP_FERROCAST:-} ]]; then
   echo "== ferrocast-origin rtmp 127.0.0.1:$RP http 127.0.0.1:$HP, $N streams, ${DURATION}s" >&2
   RUST_LOG=${RUST_LOG:-warn} "$TARGET/release/ferrocast-origin" --config "$TMP/origin.toml" >"$TMP/origin.out" 2>"$TMP/origin.log" &
   ORIGIN_PID=$!
-  PIDS+=("$ORIGIN_PID")
+  LIVE_PID=$ORIGIN_PID
   wait_listen "$RP" "$ORIGIN_PID" ferrocast-origin
-  FERRO_RESULT=$(load "rtmp://127.0.0.1:$RP/live" benchkey- "$ORIGIN_PID" ferrocast)
-  echo "$FERRO_RESULT"
-  ok=0
+  local r
+  r=$(load "rtmp://127.0.0.1:$RP/live" benchkey- "$ORIGIN_PID" ferrocast)
+  echo "$r"
+  FERRO_RESULTS+=("$r")
+  local ok=0 i
   for i in $(seq 0 $((N - 1))); do
     curl -sf --max-time 5 "http://127.0.0.1:$HP/live/ch$i/video0/index.m3u8" | grep -q '#EXTINF' && ok=$((ok + 1))
   done
   echo "ferrocast: $ok/$N LL-HLS playlists with segments" >&2
   kill -TERM "$ORIGIN_PID"; wait "$ORIGIN_PID" 2>/dev/null || true
-fi
+  LIVE_PID=""
+}
 
-if [[ -n $NGINX_RESULT && -n $FERRO_RESULT ]]; then
-  f=$(field streams_per_core "$FERRO_RESULT"); n=$(field streams_per_core "$NGINX_RESULT")
-  fc=$(field cpu_pct_per_stream "$FERRO_RESULT"); nc=$(field cpu_pct_per_stream "$NGINX_RESULT")
-  awk -v f="$f" -v n="$n" -v fc="$fc" -v nc="$nc" -v s="$N" 'BEGIN {
-    printf "CPU per stream (%% of one core): ferrocast %s, nginx-rtmp %s\n", fc, nc
+NGINX_RESULTS=() FERRO_RESULTS=()
+for round in $(seq "$ROUNDS"); do
+  echo "== round $round/$ROUNDS" >&2
+  [[ -n ${SKIP_NGINX:-} ]] || run_nginx
+  [[ -n ${SKIP_FERROCAST:-} ]] || run_ferrocast
+done
+
+median() { tr ' ' '\n' | awk NF | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+values() { local k=$1; shift; for r in "$@"; do field "$k" "$r"; done | tr '\n' ' '; }
+if (( ${#NGINX_RESULTS[@]} && ${#FERRO_RESULTS[@]} )); then
+  f=$(values streams_per_core "${FERRO_RESULTS[@]}" | median); n=$(values streams_per_core "${NGINX_RESULTS[@]}" | median)
+  fc=$(values cpu_pct_per_stream "${FERRO_RESULTS[@]}" | median); nc=$(values cpu_pct_per_stream "${NGINX_RESULTS[@]}" | median)
+  awk -v f="$f" -v n="$n" -v fc="$fc" -v nc="$nc" -v s="$N" -v r="$ROUNDS" 'BEGIN {
+    printf "CPU per stream (%% of one core, median of %d): ferrocast %s, nginx-rtmp %s\n", r, fc, nc
     printf "RATIO streams_per_core ferrocast/nginx = %.2f  (streams=%s; goal >= 2)\n", (n > 0 ? f / n : 0), s }'
 fi
