@@ -269,9 +269,12 @@ impl Config {
         let mut table: toml::Table = text.parse()?;
         for (name, value) in env {
             let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
-            let Some((section, key)) = rest.split_once("__") else {
+            // Only `SECTION__KEY` names are overrides; other FERROCAST_* variables
+            // (test harness settings and the like) are not ours to judge.
+            let Some((section, key)) = rest.split_once("__") else { continue };
+            if section.is_empty() || key.is_empty() {
                 return Err(ConfigError::BadEnvName(name));
-            };
+            }
             let section = section.to_ascii_lowercase();
             let key = key.to_ascii_lowercase();
             let entry = table
@@ -385,6 +388,7 @@ mod tests {
                 ("FERROCAST_HTTP__LISTEN".into(), "127.0.0.1:9100".into()),
                 ("FERROCAST_PACKAGING__PART_TARGET_S".into(), "0.5".into()),
                 ("UNRELATED".into(), "x".into()),
+                ("FERROCAST_ORIGIN_BIN".into(), "/not/an/override".into()),
             ],
         )
         .unwrap();
