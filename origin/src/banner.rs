@@ -9,7 +9,11 @@ use crate::config::Config;
 pub fn render(config: &Config, generated_demo_key: bool) -> String {
     let http_host = display_host(config.http.listen);
     let rtmp_host = display_host(config.rtmp.listen);
-    let scheme = if config.tls.cert.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let mut out = String::new();
     out.push_str("\nFerrocast origin is running.\n\n");
     for channel in &config.channels {
@@ -30,7 +34,9 @@ pub fn render(config: &Config, generated_demo_key: bool) -> String {
     if generated_demo_key {
         out.push_str("(No [[channels]] configured: the demo channel's key above was generated for this run.)\n");
     }
-    out.push_str(&format!("Metrics: {scheme}://{http_host}/metrics   Health: {scheme}://{http_host}/healthz\n"));
+    out.push_str(&format!(
+        "Metrics: {scheme}://{http_host}/metrics   Health: {scheme}://{http_host}/healthz\n"
+    ));
     out
 }
 

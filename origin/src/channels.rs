@@ -65,7 +65,9 @@ impl Channel {
 
     /// Locks the channel state. Hold it briefly: ingest writes under it.
     pub fn lock(&self) -> MutexGuard<'_, ChannelState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A receiver that sees a new value whenever the stream changed (new part,
@@ -86,7 +88,10 @@ impl Channel {
         if let PublisherState::Live(_) = state.publisher {
             return None;
         }
-        let fresh = matches!(state.publisher, PublisherState::Idle | PublisherState::Ended);
+        let fresh = matches!(
+            state.publisher,
+            PublisherState::Idle | PublisherState::Ended
+        );
         if fresh || state.stream.is_none() {
             state.stream = Some(LiveStream::new(self.live_config.clone()));
         }

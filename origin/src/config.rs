@@ -72,7 +72,9 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { listen: DEFAULT_HTTP_LISTEN.parse().expect("valid default") }
+        Self {
+            listen: DEFAULT_HTTP_LISTEN.parse().expect("valid default"),
+        }
     }
 }
 
@@ -86,7 +88,9 @@ pub struct Http3Config {
 
 impl Default for Http3Config {
     fn default() -> Self {
-        Self { listen: DEFAULT_HTTP3_LISTEN.parse().expect("valid default") }
+        Self {
+            listen: DEFAULT_HTTP3_LISTEN.parse().expect("valid default"),
+        }
     }
 }
 
@@ -110,7 +114,9 @@ pub struct RtmpConfig {
 
 impl Default for RtmpConfig {
     fn default() -> Self {
-        Self { listen: DEFAULT_RTMP_LISTEN.parse().expect("valid default") }
+        Self {
+            listen: DEFAULT_RTMP_LISTEN.parse().expect("valid default"),
+        }
     }
 }
 
@@ -124,7 +130,9 @@ pub struct SrtConfig {
 
 impl Default for SrtConfig {
     fn default() -> Self {
-        Self { listen: DEFAULT_SRT_LISTEN.parse().expect("valid default") }
+        Self {
+            listen: DEFAULT_SRT_LISTEN.parse().expect("valid default"),
+        }
     }
 }
 
@@ -138,7 +146,9 @@ pub struct WebrtcConfig {
 
 impl Default for WebrtcConfig {
     fn default() -> Self {
-        Self { udp_listen: DEFAULT_WEBRTC_UDP_LISTEN.parse().expect("valid default") }
+        Self {
+            udp_listen: DEFAULT_WEBRTC_UDP_LISTEN.parse().expect("valid default"),
+        }
     }
 }
 
@@ -152,7 +162,9 @@ pub struct StorageConfig {
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { data_dir: DEFAULT_DATA_DIR.into() }
+        Self {
+            data_dir: DEFAULT_DATA_DIR.into(),
+        }
     }
 }
 
@@ -166,7 +178,9 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: DEFAULT_DATABASE_URL.into() }
+        Self {
+            url: DEFAULT_DATABASE_URL.into(),
+        }
     }
 }
 
@@ -254,8 +268,10 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
         let text = match path {
-            Some(p) => std::fs::read_to_string(p)
-                .map_err(|source| ConfigError::Read { path: p.to_owned(), source })?,
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.to_owned(),
+                source,
+            })?,
             None => String::new(),
         };
         Self::from_toml_with_env(&text, env)
@@ -268,10 +284,14 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         let mut table: toml::Table = text.parse()?;
         for (name, value) in env {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
             // Only `SECTION__KEY` names are overrides; other FERROCAST_* variables
             // (test harness settings and the like) are not ours to judge.
-            let Some((section, key)) = rest.split_once("__") else { continue };
+            let Some((section, key)) = rest.split_once("__") else {
+                continue;
+            };
             if section.is_empty() || key.is_empty() {
                 return Err(ConfigError::BadEnvName(name));
             }
@@ -313,7 +333,9 @@ impl Config {
             )));
         }
         if !(0.0..=3600.0).contains(&p.reconnect_grace_s) {
-            return Err(ConfigError::Invalid("[packaging] reconnect_grace_s must be 0..=3600".into()));
+            return Err(ConfigError::Invalid(
+                "[packaging] reconnect_grace_s must be 0..=3600".into(),
+            ));
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(ConfigError::Invalid("[tls] needs both cert and key".into()));
@@ -334,7 +356,10 @@ impl Config {
                 )));
             }
             if !names.insert(&c.name) {
-                return Err(ConfigError::Invalid(format!("channel {:?} is listed twice", c.name)));
+                return Err(ConfigError::Invalid(format!(
+                    "channel {:?} is listed twice",
+                    c.name
+                )));
             }
             if !keys.insert(&c.stream_key) {
                 return Err(ConfigError::Invalid(format!(
@@ -355,7 +380,9 @@ impl Config {
 /// Channel names appear in URLs: keep them to a safe alphabet.
 pub fn is_valid_channel_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// An environment value is read as a TOML value when it parses as one (numbers,
@@ -363,7 +390,9 @@ pub fn is_valid_channel_name(name: &str) -> bool {
 fn env_value(raw: &str) -> toml::Value {
     let probe = format!("v = {raw}");
     match probe.parse::<toml::Table>() {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.into())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.into())),
         Err(_) => toml::Value::String(raw.into()),
     }
 }
@@ -404,8 +433,8 @@ mod tests {
 
     #[test]
     fn bad_values_are_explained() {
-        let err = Config::from_toml_with_env("[packaging]\npart_target_s = 5\n", Vec::new())
-            .unwrap_err();
+        let err =
+            Config::from_toml_with_env("[packaging]\npart_target_s = 5\n", Vec::new()).unwrap_err();
         assert!(err.to_string().contains("part_target_s"), "{err}");
         let err = Config::from_toml_with_env(
             "[[channels]]\nname = \"a b\"\nstream_key = \"12345678\"\n",
@@ -417,7 +446,10 @@ mod tests {
 
     #[test]
     fn stream_keys_are_not_in_debug_output() {
-        let c = ChannelConfig { name: "a".into(), stream_key: "supersecret".into() };
+        let c = ChannelConfig {
+            name: "a".into(),
+            stream_key: "supersecret".into(),
+        };
         assert!(!format!("{c:?}").contains("supersecret"));
     }
 
@@ -431,10 +463,16 @@ mod tests {
         // Every key of the effective configuration appears in the example file.
         let effective: toml::Table = c.to_toml().parse().unwrap();
         for (section, value) in &effective {
-            assert!(text.contains(&format!("[{section}]")) || text.contains(&format!("[[{section}]]")), "section {section} undocumented");
+            assert!(
+                text.contains(&format!("[{section}]")) || text.contains(&format!("[[{section}]]")),
+                "section {section} undocumented"
+            );
             if let toml::Value::Table(t) = value {
                 for key in t.keys() {
-                    assert!(text.contains(&format!("{key} =")), "key {section}.{key} undocumented");
+                    assert!(
+                        text.contains(&format!("{key} =")),
+                        "key {section}.{key} undocumented"
+                    );
                 }
             }
         }

@@ -10,13 +10,29 @@ pub enum LivePath<'a> {
     /// The DASH MPD.
     Mpd { channel: &'a str },
     /// A media playlist.
-    MediaPlaylist { channel: &'a str, rendition: &'a str },
+    MediaPlaylist {
+        channel: &'a str,
+        rendition: &'a str,
+    },
     /// An init segment: `init.mp4`, or `init-v{n}.mp4` after a codec change.
-    Init { channel: &'a str, rendition: &'a str, file: &'a str },
+    Init {
+        channel: &'a str,
+        rendition: &'a str,
+        file: &'a str,
+    },
     /// A whole segment.
-    Segment { channel: &'a str, rendition: &'a str, msn: u64 },
+    Segment {
+        channel: &'a str,
+        rendition: &'a str,
+        msn: u64,
+    },
     /// An LL-HLS part.
-    Part { channel: &'a str, rendition: &'a str, msn: u64, part: u32 },
+    Part {
+        channel: &'a str,
+        rendition: &'a str,
+        msn: u64,
+        part: u32,
+    },
 }
 
 /// Parses a request path; `None` when it is not a live object.
@@ -44,11 +60,19 @@ pub fn parse(path: &str) -> Option<LivePath<'_>> {
                 return Some(LivePath::MediaPlaylist { channel, rendition });
             }
             if file.starts_with("init") && file.ends_with(".mp4") {
-                return Some(LivePath::Init { channel, rendition, file });
+                return Some(LivePath::Init {
+                    channel,
+                    rendition,
+                    file,
+                });
             }
             let stem = file.strip_suffix(".m4s")?;
             if let Some(n) = stem.strip_prefix("seg") {
-                return Some(LivePath::Segment { channel, rendition, msn: parse_number(n)? });
+                return Some(LivePath::Segment {
+                    channel,
+                    rendition,
+                    msn: parse_number(n)?,
+                });
             }
             if let Some(np) = stem.strip_prefix("part") {
                 let (n, p) = np.split_once('.')?;
@@ -97,7 +121,9 @@ pub fn hls_directives(query: Option<&str>) -> Result<HlsDirectives, BadDirective
             "_HLS_msn" => d.msn = Some(parse_number(v).ok_or(BadDirective("_HLS_msn"))?),
             "_HLS_part" => {
                 d.part = Some(
-                    parse_number(v).and_then(|p| u32::try_from(p).ok()).ok_or(BadDirective("_HLS_part"))?,
+                    parse_number(v)
+                        .and_then(|p| u32::try_from(p).ok())
+                        .ok_or(BadDirective("_HLS_part"))?,
                 )
             }
             "_HLS_skip" => d.skip = v == "YES" || v == "v2",
@@ -113,23 +139,45 @@ mod tests {
 
     #[test]
     fn parses_every_live_path() {
-        assert_eq!(parse("/live/a/master.m3u8"), Some(LivePath::Multivariant { channel: "a" }));
-        assert_eq!(parse("/live/a/manifest.mpd"), Some(LivePath::Mpd { channel: "a" }));
+        assert_eq!(
+            parse("/live/a/master.m3u8"),
+            Some(LivePath::Multivariant { channel: "a" })
+        );
+        assert_eq!(
+            parse("/live/a/manifest.mpd"),
+            Some(LivePath::Mpd { channel: "a" })
+        );
         assert_eq!(
             parse("/live/a/video0/index.m3u8"),
-            Some(LivePath::MediaPlaylist { channel: "a", rendition: "video0" })
+            Some(LivePath::MediaPlaylist {
+                channel: "a",
+                rendition: "video0"
+            })
         );
         assert_eq!(
             parse("/live/a/video0/init.mp4"),
-            Some(LivePath::Init { channel: "a", rendition: "video0", file: "init.mp4" })
+            Some(LivePath::Init {
+                channel: "a",
+                rendition: "video0",
+                file: "init.mp4"
+            })
         );
         assert_eq!(
             parse("/live/a/audio0/seg42.m4s"),
-            Some(LivePath::Segment { channel: "a", rendition: "audio0", msn: 42 })
+            Some(LivePath::Segment {
+                channel: "a",
+                rendition: "audio0",
+                msn: 42
+            })
         );
         assert_eq!(
             parse("/live/a/video0/part42.3.m4s"),
-            Some(LivePath::Part { channel: "a", rendition: "video0", msn: 42, part: 3 })
+            Some(LivePath::Part {
+                channel: "a",
+                rendition: "video0",
+                msn: 42,
+                part: 3
+            })
         );
     }
 
@@ -153,7 +201,14 @@ mod tests {
     #[test]
     fn reads_directives_and_ignores_other_query() {
         let d = hls_directives(Some("foo=1&_HLS_msn=7&_HLS_part=2&_HLS_skip=YES")).unwrap();
-        assert_eq!(d, HlsDirectives { msn: Some(7), part: Some(2), skip: true });
+        assert_eq!(
+            d,
+            HlsDirectives {
+                msn: Some(7),
+                part: Some(2),
+                skip: true
+            }
+        );
         assert_eq!(hls_directives(None).unwrap(), HlsDirectives::default());
         assert!(hls_directives(Some("_HLS_msn=-1")).is_err());
         assert!(hls_directives(Some("_HLS_part=x")).is_err());

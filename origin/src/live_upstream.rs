@@ -59,7 +59,11 @@ impl Upstream for LiveUpstream {
     }
 }
 
-async fn respond(channels: &Channels, metrics: &OriginMetrics, request: UpstreamRequest) -> UpstreamResponse {
+async fn respond(
+    channels: &Channels,
+    metrics: &OriginMetrics,
+    request: UpstreamRequest,
+) -> UpstreamResponse {
     let Some(path) = live_paths::parse(&request.path) else {
         return UpstreamResponse::error(StatusCode::NOT_FOUND, "not found\n");
     };
@@ -72,11 +76,18 @@ async fn respond(channels: &Channels, metrics: &OriginMetrics, request: Upstream
         | LivePath::Part { channel, .. } => *channel,
     };
     let Some(channel) = channels.get(channel_name) else {
-        return UpstreamResponse::error(StatusCode::NOT_FOUND, format!("no channel {channel_name:?}\n"));
+        return UpstreamResponse::error(
+            StatusCode::NOT_FOUND,
+            format!("no channel {channel_name:?}\n"),
+        );
     };
     match path {
         LivePath::Multivariant { .. } => with_stream(channel, |s| {
-            playlist_response(ObjectKind::MultivariantPlaylist, multivariant_cache(s), packager::hls::multivariant_playlist(s))
+            playlist_response(
+                ObjectKind::MultivariantPlaylist,
+                multivariant_cache(s),
+                packager::hls::multivariant_playlist(s),
+            )
         }),
         LivePath::Mpd { .. } => with_stream(channel, |s| {
             let options = packager::dash::MpdOptions {
@@ -91,15 +102,34 @@ async fn respond(channels: &Channels, metrics: &OriginMetrics, request: Upstream
                 body: UpstreamBody::Full(Bytes::from(packager::dash::live_mpd(s, &options))),
             }
         }),
-        LivePath::MediaPlaylist { rendition, .. } => media_playlist(channel, metrics, rendition, request.query.as_deref()).await,
-        LivePath::Init { rendition, file, .. } => with_stream(channel, |s| {
-            match s.rendition(rendition).and_then(|r| Some((r.kind(), packager::hls::init(r, file)?))) {
-                Some((kind, bytes)) => media_response(ObjectKind::Init, kind, UpstreamBody::Full(bytes)),
-                None => UpstreamResponse::error(StatusCode::NOT_FOUND, format!("no init segment {file:?} in {rendition:?}\n")),
+        LivePath::MediaPlaylist { rendition, .. } => {
+            media_playlist(channel, metrics, rendition, request.query.as_deref()).await
+        }
+        LivePath::Init {
+            rendition, file, ..
+        } => with_stream(channel, |s| {
+            match s
+                .rendition(rendition)
+                .and_then(|r| Some((r.kind(), packager::hls::init(r, file)?)))
+            {
+                Some((kind, bytes)) => {
+                    media_response(ObjectKind::Init, kind, UpstreamBody::Full(bytes))
+                }
+                None => UpstreamResponse::error(
+                    StatusCode::NOT_FOUND,
+                    format!("no init segment {file:?} in {rendition:?}\n"),
+                ),
             }
         }),
-        LivePath::Part { rendition, msn, part, .. } => part_response(channel, metrics, rendition, msn, part).await,
-        LivePath::Segment { rendition, msn, .. } => segment_response(channel.clone(), rendition, msn).await,
+        LivePath::Part {
+            rendition,
+            msn,
+            part,
+            ..
+        } => part_response(channel, metrics, rendition, msn, part).await,
+        LivePath::Segment { rendition, msn, .. } => {
+            segment_response(channel.clone(), rendition, msn).await
+        }
     }
 }
 
@@ -108,7 +138,11 @@ async fn respond(channels: &Channels, metrics: &OriginMetrics, request: Upstream
 /// page lives elsewhere (a path-only URL would resolve against the page).
 fn utc_timing_url(authority: Option<&str>) -> String {
     match authority {
-        Some(a) if !a.is_empty() && a.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'<' && b != b'&') => {
+        Some(a)
+            if !a.is_empty()
+                && a.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'<' && b != b'&') =>
+        {
             format!("//{a}/time")
         }
         _ => "/time".into(),
@@ -116,21 +150,32 @@ fn utc_timing_url(authority: Option<&str>) -> String {
 }
 
 /// Runs `f` on the channel's stream, or answers 404 when nothing was published yet.
-fn with_stream(channel: &Channel, f: impl FnOnce(&LiveStream) -> UpstreamResponse) -> UpstreamResponse {
+fn with_stream(
+    channel: &Channel,
+    f: impl FnOnce(&LiveStream) -> UpstreamResponse,
+) -> UpstreamResponse {
     let state = channel.lock();
     match state.stream.as_ref() {
         Some(s) if !s.renditions().is_empty() => f(s),
-        _ => UpstreamResponse::error(StatusCode::NOT_FOUND, format!("channel {:?} is not live\n", channel.name)),
+        _ => UpstreamResponse::error(
+            StatusCode::NOT_FOUND,
+            format!("channel {:?} is not live\n", channel.name),
+        ),
     }
 }
 
 fn not_found_rendition(rendition: &str) -> UpstreamResponse {
-    UpstreamResponse::error(StatusCode::NOT_FOUND, format!("no rendition {rendition:?}\n"))
+    UpstreamResponse::error(
+        StatusCode::NOT_FOUND,
+        format!("no rendition {rendition:?}\n"),
+    )
 }
 
 /// Multivariant playlists: about one segment target.
 fn multivariant_cache(s: &LiveStream) -> String {
-    let secs = (s.config().segment_target_ms as f64 / 1000.0).ceil().max(1.0);
+    let secs = (s.config().segment_target_ms as f64 / 1000.0)
+        .ceil()
+        .max(1.0);
     format!("public, max-age={secs}")
 }
 
@@ -143,7 +188,11 @@ fn media_playlist_cache(s: &LiveStream) -> String {
 /// How long a blocking request may be held: three target durations (§6.2.5.2).
 fn block_timeout(channel: &Channel) -> Duration {
     let state = channel.lock();
-    let target_ms = state.stream.as_ref().map(|s| s.config().segment_target_ms).unwrap_or(2000);
+    let target_ms = state
+        .stream
+        .as_ref()
+        .map(|s| s.config().segment_target_ms)
+        .unwrap_or(2000);
     let target_duration_s = (target_ms as f64 / 1000.0).ceil();
     Duration::from_secs_f64(3.0 * target_duration_s)
 }
@@ -198,7 +247,12 @@ async fn wait_until<T>(
     }
 }
 
-async fn media_playlist(channel: &Channel, metrics: &OriginMetrics, rendition: &str, query: Option<&str>) -> UpstreamResponse {
+async fn media_playlist(
+    channel: &Channel,
+    metrics: &OriginMetrics,
+    rendition: &str,
+    query: Option<&str>,
+) -> UpstreamResponse {
     let directives = match hls_directives(query) {
         Ok(d) => d,
         Err(e) => return UpstreamResponse::error(StatusCode::BAD_REQUEST, format!("{e}\n")),
@@ -209,45 +263,75 @@ async fn media_playlist(channel: &Channel, metrics: &OriginMetrics, rendition: &
     }
     let render = |s: &LiveStream| -> Option<UpstreamResponse> {
         let text = packager::hls::media_playlist(s, rendition, directives.skip)?;
-        Some(playlist_response(ObjectKind::MediaPlaylist, media_playlist_cache(s), text))
+        Some(playlist_response(
+            ObjectKind::MediaPlaylist,
+            media_playlist_cache(s),
+            text,
+        ))
     };
     let Some(msn) = directives.msn else {
-        return with_stream(channel, |s| render(s).unwrap_or_else(|| not_found_rendition(rendition)));
+        return with_stream(channel, |s| {
+            render(s).unwrap_or_else(|| not_found_rendition(rendition))
+        });
     };
     let _waiting = GaugeGuard::new(&metrics.blocking_waiting);
     let answer = wait_until(channel, block_timeout(channel), |state| {
         let Some(s) = state.stream.as_ref() else {
-            return Look::Done(UpstreamResponse::error(StatusCode::NOT_FOUND, "channel is not live\n"));
+            return Look::Done(UpstreamResponse::error(
+                StatusCode::NOT_FOUND,
+                "channel is not live\n",
+            ));
         };
         let Some(r) = s.rendition(rendition) else {
             return Look::Wait;
         };
         match packager::hls::blocking::decide(r, msn, directives.part) {
-            BlockDecision::Ready => Look::Done(render(s).unwrap_or_else(|| not_found_rendition(rendition))),
-            BlockDecision::Wait if s.ended() => Look::Done(render(s).unwrap_or_else(|| not_found_rendition(rendition))),
-            BlockDecision::Wait => Look::Wait,
-            BlockDecision::BadRequest(why) => {
-                Look::Done(UpstreamResponse::error(StatusCode::BAD_REQUEST, format!("{why}\n")))
+            BlockDecision::Ready => {
+                Look::Done(render(s).unwrap_or_else(|| not_found_rendition(rendition)))
             }
+            BlockDecision::Wait if s.ended() => {
+                Look::Done(render(s).unwrap_or_else(|| not_found_rendition(rendition)))
+            }
+            BlockDecision::Wait => Look::Wait,
+            BlockDecision::BadRequest(why) => Look::Done(UpstreamResponse::error(
+                StatusCode::BAD_REQUEST,
+                format!("{why}\n"),
+            )),
         }
     })
     .await;
     answer.unwrap_or_else(|| {
-        UpstreamResponse::error(StatusCode::SERVICE_UNAVAILABLE, "the requested playlist update did not arrive within three target durations\n")
+        UpstreamResponse::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the requested playlist update did not arrive within three target durations\n",
+        )
     })
 }
 
-async fn part_response(channel: &Channel, metrics: &OriginMetrics, rendition: &str, msn: u64, part: u32) -> UpstreamResponse {
+async fn part_response(
+    channel: &Channel,
+    metrics: &OriginMetrics,
+    rendition: &str,
+    msn: u64,
+    part: u32,
+) -> UpstreamResponse {
     let _waiting = GaugeGuard::new(&metrics.blocking_waiting);
     let answer = wait_until(channel, block_timeout(channel), |state| {
         let Some(s) = state.stream.as_ref() else {
-            return Look::Done(UpstreamResponse::error(StatusCode::NOT_FOUND, "channel is not live\n"));
+            return Look::Done(UpstreamResponse::error(
+                StatusCode::NOT_FOUND,
+                "channel is not live\n",
+            ));
         };
         let Some(r) = s.rendition(rendition) else {
             return Look::Done(not_found_rendition(rendition));
         };
         match packager::hls::part(r, msn, part) {
-            PartLookup::Ready(bytes) => Look::Done(media_response(ObjectKind::Part, r.track.kind(), UpstreamBody::Full(bytes))),
+            PartLookup::Ready(bytes) => Look::Done(media_response(
+                ObjectKind::Part,
+                r.track.kind(),
+                UpstreamBody::Full(bytes),
+            )),
             PartLookup::Pending if !s.ended() => Look::Wait,
             PartLookup::Pending | PartLookup::Gone => {
                 let mut e = UpstreamResponse::error(StatusCode::NOT_FOUND, "no such part\n");
@@ -262,7 +346,12 @@ async fn part_response(channel: &Channel, metrics: &OriginMetrics, rendition: &s
         }
     })
     .await;
-    answer.unwrap_or_else(|| UpstreamResponse::error(StatusCode::SERVICE_UNAVAILABLE, "the part did not arrive within three target durations\n"))
+    answer.unwrap_or_else(|| {
+        UpstreamResponse::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the part did not arrive within three target durations\n",
+        )
+    })
 }
 
 /// Whole segments: complete ones in one body; the one being produced streamed part
@@ -271,7 +360,10 @@ async fn segment_response(channel: Arc<Channel>, rendition: &str, msn: u64) -> U
     let timeout = block_timeout(&channel);
     let first = wait_until(&channel, timeout, |state| {
         let Some(s) = state.stream.as_ref() else {
-            return Look::Done(Err(UpstreamResponse::error(StatusCode::NOT_FOUND, "channel is not live\n")));
+            return Look::Done(Err(UpstreamResponse::error(
+                StatusCode::NOT_FOUND,
+                "channel is not live\n",
+            )));
         };
         let Some(r) = s.rendition(rendition) else {
             return Look::Done(Err(not_found_rendition(rendition)));
@@ -280,19 +372,28 @@ async fn segment_response(channel: Arc<Channel>, rendition: &str, msn: u64) -> U
             SegmentLookup::Complete(parts) => Look::Done(Ok((r.track.kind(), parts, true))),
             SegmentLookup::InProgress(parts) => Look::Done(Ok((r.track.kind(), parts, false))),
             SegmentLookup::Future if !s.ended() => Look::Wait,
-            SegmentLookup::Future | SegmentLookup::Gone => {
-                Look::Done(Err(UpstreamResponse::error(StatusCode::NOT_FOUND, "no such segment\n")))
-            }
+            SegmentLookup::Future | SegmentLookup::Gone => Look::Done(Err(
+                UpstreamResponse::error(StatusCode::NOT_FOUND, "no such segment\n"),
+            )),
         }
     })
     .await;
     let (kind, parts, complete) = match first {
-        None => return UpstreamResponse::error(StatusCode::SERVICE_UNAVAILABLE, "the segment did not start within three target durations\n"),
+        None => {
+            return UpstreamResponse::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the segment did not start within three target durations\n",
+            )
+        }
         Some(Err(response)) => return response,
         Some(Ok(found)) => found,
     };
     if complete {
-        return media_response(ObjectKind::Segment, kind, UpstreamBody::Full(concat(&parts)));
+        return media_response(
+            ObjectKind::Segment,
+            kind,
+            UpstreamBody::Full(concat(&parts)),
+        );
     }
     let rendition = rendition.to_owned();
     let sent = parts.len();
@@ -308,9 +409,17 @@ async fn segment_response(channel: Arc<Channel>, rendition: &str, msn: u64) -> U
                     return Look::Done(None);
                 };
                 match packager::hls::segment(r, msn) {
-                    SegmentLookup::Complete(parts) => Look::Done(Some((parts[sent.min(parts.len())..].to_vec(), true))),
-                    SegmentLookup::InProgress(parts) if parts.len() > sent => Look::Done(Some((parts[sent..].to_vec(), false))),
-                    SegmentLookup::InProgress(_) if !state.stream.as_ref().is_some_and(|s| s.ended()) => Look::Wait,
+                    SegmentLookup::Complete(parts) => {
+                        Look::Done(Some((parts[sent.min(parts.len())..].to_vec(), true)))
+                    }
+                    SegmentLookup::InProgress(parts) if parts.len() > sent => {
+                        Look::Done(Some((parts[sent..].to_vec(), false)))
+                    }
+                    SegmentLookup::InProgress(_)
+                        if !state.stream.as_ref().is_some_and(|s| s.ended()) =>
+                    {
+                        Look::Wait
+                    }
                     _ => Look::Done(None),
                 }
             })
@@ -318,11 +427,18 @@ async fn segment_response(channel: Arc<Channel>, rendition: &str, msn: u64) -> U
             .flatten();
             let (new_parts, complete) = next?;
             let count = new_parts.len();
-            Some((futures_util::stream::iter(new_parts), (channel, rendition, sent + count, complete)))
+            Some((
+                futures_util::stream::iter(new_parts),
+                (channel, rendition, sent + count, complete),
+            ))
         },
     )
     .flatten();
-    media_response(ObjectKind::Segment, kind, UpstreamBody::Streaming(head.chain(tail).boxed()))
+    media_response(
+        ObjectKind::Segment,
+        kind,
+        UpstreamBody::Streaming(head.chain(tail).boxed()),
+    )
 }
 
 fn concat(parts: &[Bytes]) -> Bytes {

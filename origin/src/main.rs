@@ -18,7 +18,10 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { config: None, print_config: false };
+    let mut args = Args {
+        config: None,
+        print_config: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -57,7 +60,10 @@ fn main() -> ExitCode {
     }
     let generated_demo_key = config.channels.is_empty();
     if generated_demo_key {
-        config.channels.push(ChannelConfig { name: "demo".into(), stream_key: random_key() });
+        config.channels.push(ChannelConfig {
+            name: "demo".into(),
+            stream_key: random_key(),
+        });
     }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -66,14 +72,21 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("ferrocast-origin: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(origin::server::run(config, generated_demo_key, origin::server::shutdown_signal())) {
+    match runtime.block_on(origin::server::run(
+        config,
+        generated_demo_key,
+        origin::server::shutdown_signal(),
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ferrocast-origin: {e:#}");

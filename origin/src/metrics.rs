@@ -29,23 +29,38 @@ impl OriginMetrics {
         let m = Self {
             publishers: IntGauge::new("ferrocast_publishers", "Publishers currently connected")?,
             channel_live: IntGaugeVec::new(
-                Opts::new("ferrocast_channel_live", "1 while a channel is live (including the reconnect grace period)"),
+                Opts::new(
+                    "ferrocast_channel_live",
+                    "1 while a channel is live (including the reconnect grace period)",
+                ),
                 &["channel"],
             )?,
             ingest_bytes: IntCounterVec::new(
-                Opts::new("ferrocast_ingest_bytes_total", "Media payload bytes received from publishers"),
+                Opts::new(
+                    "ferrocast_ingest_bytes_total",
+                    "Media payload bytes received from publishers",
+                ),
                 &["channel"],
             )?,
             ingest_frames: IntCounterVec::new(
-                Opts::new("ferrocast_ingest_frames_total", "Access units received from publishers"),
+                Opts::new(
+                    "ferrocast_ingest_frames_total",
+                    "Access units received from publishers",
+                ),
                 &["channel", "kind"],
             )?,
             parts_produced: IntCounterVec::new(
-                Opts::new("ferrocast_parts_produced_total", "LL-HLS parts (CMAF chunks) produced"),
+                Opts::new(
+                    "ferrocast_parts_produced_total",
+                    "LL-HLS parts (CMAF chunks) produced",
+                ),
                 &["channel"],
             )?,
             publish_rejected: IntCounterVec::new(
-                Opts::new("ferrocast_publish_rejected_total", "Publish attempts refused"),
+                Opts::new(
+                    "ferrocast_publish_rejected_total",
+                    "Publish attempts refused",
+                ),
                 &["reason"],
             )?,
             blocking_waiting: IntGauge::new(

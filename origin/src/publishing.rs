@@ -4,10 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ingest::publish::{
-    MediaSink, PublishFuture, PublishHandler, PublishRejection, PublishRequest,
-};
+use ingest::publish::{MediaSink, PublishFuture, PublishHandler, PublishRejection, PublishRequest};
 use packager::media::{Frame, MediaKind, Track};
+use prometheus::IntCounter;
 
 use crate::channels::{Channel, Channels};
 use crate::clock::now_ms;
@@ -26,7 +25,11 @@ pub struct OriginPublishHandler {
 impl OriginPublishHandler {
     /// A handler over `channels`; dropped publishers keep their channel live for `grace`.
     pub fn new(channels: Arc<Channels>, metrics: OriginMetrics, grace: Duration) -> Self {
-        Self { channels, metrics, grace }
+        Self {
+            channels,
+            metrics,
+            grace,
+        }
     }
 
     fn decide(&self, request: &PublishRequest) -> Result<(Arc<Channel>, u64), PublishRejection> {
@@ -55,9 +58,19 @@ impl PublishHandler for OriginPublishHandler {
                 Ok((channel, session)) => {
                     tracing::info!(channel = %channel.name, peer = %request.peer, session, "publish accepted");
                     metrics.publishers.inc();
-                    metrics.channel_live.with_label_values(&[&channel.name]).set(1);
-                    Ok(Box::new(ChannelSink { channel, session, metrics, grace, ended: false })
-                        as Box<dyn MediaSink>)
+                    metrics
+                        .channel_live
+                        .with_label_values(&[&channel.name])
+                        .set(1);
+                    let counters = SinkCounters::new(&metrics, &channel.name);
+                    Ok(Box::new(ChannelSink {
+                        channel,
+                        session,
+                        metrics,
+                        counters,
+                        grace,
+                        ended: false,
+                    }) as Box<dyn MediaSink>)
                 }
                 Err(rejection) => {
                     let reason = match &rejection {
@@ -74,11 +87,32 @@ impl PublishHandler for OriginPublishHandler {
     }
 }
 
+/// The per-frame counters of one channel, looked up once per session rather than
+/// by label on every frame.
+struct SinkCounters {
+    ingest_bytes: IntCounter,
+    video_frames: IntCounter,
+    audio_frames: IntCounter,
+    parts_produced: IntCounter,
+}
+
+impl SinkCounters {
+    fn new(metrics: &OriginMetrics, channel: &str) -> Self {
+        Self {
+            ingest_bytes: metrics.ingest_bytes.with_label_values(&[channel]),
+            video_frames: metrics.ingest_frames.with_label_values(&[channel, "video"]),
+            audio_frames: metrics.ingest_frames.with_label_values(&[channel, "audio"]),
+            parts_produced: metrics.parts_produced.with_label_values(&[channel]),
+        }
+    }
+}
+
 /// Feeds one publish session into its channel.
 struct ChannelSink {
     channel: Arc<Channel>,
     session: u64,
     metrics: OriginMetrics,
+    counters: SinkCounters,
     grace: Duration,
     ended: bool,
 }
@@ -88,13 +122,15 @@ impl ChannelSink {
     fn with_stream(&self, f: impl FnOnce(&mut packager::live::LiveStream)) {
         let (produced, changed) = {
             let mut state = self.channel.lock();
-            let Some(stream) = state.stream.as_mut() else { return };
+            let Some(stream) = state.stream.as_mut() else {
+                return;
+            };
             let (parts, version) = (stream.parts_produced(), stream.version());
             f(stream);
             (stream.parts_produced() - parts, stream.version() != version)
         };
         if produced > 0 {
-            self.metrics.parts_produced.with_label_values(&[&self.channel.name]).inc_by(produced);
+            self.counters.parts_produced.inc_by(produced);
         }
         if changed {
             self.channel.notify();
@@ -119,12 +155,11 @@ impl MediaSink for ChannelSink {
     }
 
     fn frame(&mut self, frame: Frame) {
-        let kind = match frame.kind {
-            MediaKind::Video => "video",
-            MediaKind::Audio => "audio",
-        };
-        self.metrics.ingest_bytes.with_label_values(&[&self.channel.name]).inc_by(frame.data.len() as u64);
-        self.metrics.ingest_frames.with_label_values(&[&self.channel.name, kind]).inc();
+        self.counters.ingest_bytes.inc_by(frame.data.len() as u64);
+        match frame.kind {
+            MediaKind::Video => self.counters.video_frames.inc(),
+            MediaKind::Audio => self.counters.audio_frames.inc(),
+        }
         self.with_stream(|s| s.handle_frame(frame, now_ms()));
     }
 

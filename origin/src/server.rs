@@ -17,16 +17,25 @@ use crate::metrics::OriginMetrics;
 use crate::publishing::OriginPublishHandler;
 
 /// Runs the origin until `shutdown` resolves.
-pub async fn run(config: Config, generated_demo_key: bool, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    generated_demo_key: bool,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.storage.data_dir).with_context(|| {
-        format!("cannot create [storage] data_dir {}", config.storage.data_dir.display())
+        format!(
+            "cannot create [storage] data_dir {}",
+            config.storage.data_dir.display()
+        )
     })?;
     let registry = prometheus::Registry::new();
     let metrics = OriginMetrics::register(&registry).context("registering metrics")?;
     let channels = Arc::new(Channels::from_config(&config.channels, &config.packaging));
 
     let tls = match (&config.tls.cert, &config.tls.key) {
-        (Some(cert), Some(key)) => Some(edge::tls::server_config(cert, key).context("loading [tls] cert/key")?),
+        (Some(cert), Some(key)) => {
+            Some(edge::tls::server_config(cert, key).context("loading [tls] cert/key")?)
+        }
         _ => None,
     };
     let http_listener = TcpListener::bind(config.http.listen)
@@ -56,7 +65,12 @@ pub async fn run(config: Config, generated_demo_key: bool, shutdown: impl Future
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let http_task = tokio::spawn(edge::server::serve(http_listener, pipeline, tls, stopped(stop_rx.clone())));
+    let http_task = tokio::spawn(edge::server::serve(
+        http_listener,
+        pipeline,
+        tls,
+        stopped(stop_rx.clone()),
+    ));
     let rtmp_task = tokio::spawn(ingest::rtmp::serve(
         rtmp_listener,
         handler,

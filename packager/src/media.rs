@@ -57,9 +57,10 @@ impl CodecConfig {
     /// Video or audio.
     pub fn kind(&self) -> MediaKind {
         match self {
-            CodecConfig::H264(_) | CodecConfig::H265(_) | CodecConfig::Av1(_) | CodecConfig::Vp9(_) => {
-                MediaKind::Video
-            }
+            CodecConfig::H264(_)
+            | CodecConfig::H265(_)
+            | CodecConfig::Av1(_)
+            | CodecConfig::Vp9(_) => MediaKind::Video,
             CodecConfig::Aac(_) | CodecConfig::Opus(_) => MediaKind::Audio,
         }
     }

@@ -106,7 +106,14 @@ impl RequestCtx {
                 .uri
                 .authority()
                 .map(|a| a.as_str().to_owned())
-                .or_else(|| parts.headers.get(http::header::HOST)?.to_str().ok().map(str::to_owned)),
+                .or_else(|| {
+                    parts
+                        .headers
+                        .get(http::header::HOST)?
+                        .to_str()
+                        .ok()
+                        .map(str::to_owned)
+                }),
             peer: parts.extensions.get::<PeerAddr>().map(|p| p.0),
             headers: parts.headers,
             version: parts.version,

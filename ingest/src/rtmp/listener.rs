@@ -26,6 +26,9 @@ use super::session::{RtmpSession, SessionEvent};
 use super::{RtmpError, RtmpLimits};
 use crate::publish::{MediaSink, PublishHandler, PublishRejection, PublishRequest};
 
+/// Where the connection timer waits when the session has no deadline.
+const PARKED: Duration = Duration::from_secs(24 * 3600);
+
 /// Bytes read from the socket per `read` call.
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -189,6 +192,9 @@ async fn drive(
 ) -> CloseReason {
     let mut buf = vec![0u8; READ_BUFFER];
     let now_ms = || start.elapsed().as_millis() as u64;
+    let timer = tokio::time::sleep_until(start + PARKED);
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = None;
     loop {
         if let Err(e) = flush(stream, session).await {
             return e.into();
@@ -244,15 +250,17 @@ async fn drive(
                 SessionEvent::Unpublished => publishing.end(),
             }
         }
+        // One timer per connection, re-armed only when the session's deadline moves:
+        // registering a fresh timer on every read costs more than the read.
         let deadline = session
             .poll_timeout()
             .map(|ms| start + Duration::from_millis(ms));
-        let sleep = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
+        if deadline != armed {
+            armed = deadline;
+            timer
+                .as_mut()
+                .reset(deadline.unwrap_or_else(|| Instant::now() + PARKED));
+        }
         let result = tokio::select! {
             _ = shutdown_requested(shutdown) => return CloseReason::Shutdown,
             read = stream.read(&mut buf) => match read {
@@ -260,7 +268,10 @@ async fn drive(
                 Ok(n) => session.handle_input(&buf[..n], now_ms()),
                 Err(e) => return e.into(),
             },
-            _ = sleep => session.handle_timeout(now_ms()),
+            _ = &mut timer, if armed.is_some() => {
+                armed = None;
+                session.handle_timeout(now_ms())
+            }
         };
         if let Err(e) = result {
             let _ = flush(stream, session).await;
