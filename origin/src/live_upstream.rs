@@ -185,16 +185,19 @@ fn media_playlist_cache(s: &LiveStream) -> String {
     format!("public, max-age={secs}")
 }
 
+/// The target duration assumed before anything was published.
+const DEFAULT_TARGET_DURATION_S: u32 = 2;
+
 /// How long a blocking request may be held: three target durations (§6.2.5.2).
 fn block_timeout(channel: &Channel) -> Duration {
-    let state = channel.lock();
-    let target_ms = state
+    // The playlist's own EXT-X-TARGETDURATION, which grows past the segment target
+    // when key frames are sparser than it.
+    let target_duration_s = channel
+        .lock()
         .stream
         .as_ref()
-        .map(|s| s.config().segment_target_ms)
-        .unwrap_or(2000);
-    let target_duration_s = (target_ms as f64 / 1000.0).ceil();
-    Duration::from_secs_f64(3.0 * target_duration_s)
+        .map_or(DEFAULT_TARGET_DURATION_S, LiveStream::target_duration_s);
+    Duration::from_secs(3 * u64::from(target_duration_s))
 }
 
 fn playlist_response(kind: ObjectKind, cache_control: String, text: String) -> UpstreamResponse {
