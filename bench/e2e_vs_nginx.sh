@@ -10,14 +10,19 @@
 #
 # usage: bench/e2e_vs_nginx.sh [STREAMS=20] [DURATION_S=30]
 # env:   ROUNDS=1 (alternate nginx/ferrocast runs; the ratio uses the medians)
-#        WARMUP_S=5  SKIP_NGINX=1  SKIP_FERROCAST=1  KEEP=1 (keep the temp dir)
+#        WARMUP_S=70 (seconds after the last publisher started before measuring: both
+#          servers must be in steady state. ferrocast keeps [packaging] window_s = 30 s
+#          in the playlist plus 30 s after it, so for its first minute every received
+#          byte lands in fresh memory (page faults ~40 % of its CPU); after that freed
+#          segments are reused. nginx writes fragments to files and has no such phase.)  SKIP_NGINX=1  SKIP_FERROCAST=1  KEEP=1 (keep the temp dir)
+#        ORIGIN_BIN=path (A/B another ferrocast-origin build; default the release build)
 #        CLIP=path.flv (default: target/bench-clip-2500k.flv, made once with ffmpeg)
 # Loopback only; every process it starts is killed on exit; everything is bounded.
 set -euo pipefail
 
 N=${1:-20}
 DURATION=${2:-30}
-WARMUP=${WARMUP_S:-5}
+WARMUP=${WARMUP_S:-70}
 ROUNDS=${ROUNDS:-1}
 if ! [[ $N =~ ^[0-9]+$ && $N -ge 1 && $N -le 500 ]]; then echo "STREAMS must be 1..500" >&2; exit 2; fi
 if ! [[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 && $ROUNDS -le 10 ]]; then echo "ROUNDS must be 1..10" >&2; exit 2; fi
@@ -128,7 +133,7 @@ run_ferrocast() {
     for i in $(seq 0 $((N - 1))); do printf '[[channels]]\nname = "ch%s"\nstream_key = "benchkey-%s"\n' "$i" "$i"; done
   } >"$TMP/origin.toml"
   echo "== ferrocast-origin rtmp 127.0.0.1:$RP http 127.0.0.1:$HP, $N streams, ${DURATION}s" >&2
-  RUST_LOG=${RUST_LOG:-warn} "$TARGET/release/ferrocast-origin" --config "$TMP/origin.toml" >"$TMP/origin.out" 2>"$TMP/origin.log" &
+  RUST_LOG=${RUST_LOG:-warn} "${ORIGIN_BIN:-$TARGET/release/ferrocast-origin}" --config "$TMP/origin.toml" >"$TMP/origin.out" 2>"$TMP/origin.log" &
   ORIGIN_PID=$!
   LIVE_PID=$ORIGIN_PID
   wait_listen "$RP" "$ORIGIN_PID" ferrocast-origin

@@ -41,9 +41,6 @@ pub async fn run(
     let http_listener = TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot listen on [http] listen = {}", config.http.listen))?;
-    let rtmp_listener = TcpListener::bind(config.rtmp.listen)
-        .await
-        .with_context(|| format!("cannot listen on [rtmp] listen = {}", config.rtmp.listen))?;
 
     let ready = Arc::new(AtomicBool::new(false));
     let upstream = Arc::new(LiveUpstream::new(channels.clone(), metrics.clone()));
@@ -71,12 +68,16 @@ pub async fn run(
         tls,
         stopped(stop_rx.clone()),
     ));
-    let rtmp_task = tokio::spawn(ingest::rtmp::serve(
-        rtmp_listener,
+    // One RTMP shard (thread + single-threaded runtime) per core; see ingest::rtmp::shards.
+    let shards = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rtmp_shards = ingest::rtmp::IngestShards::start(
+        config.rtmp.listen,
+        shards,
         handler,
         ingest::rtmp::RtmpLimits::default(),
         stop_rx.clone(),
-    ));
+    )
+    .with_context(|| format!("cannot listen on [rtmp] listen = {}", config.rtmp.listen))?;
     ready.store(true, Ordering::Relaxed);
     tracing::info!(http = %config.http.listen, rtmp = %config.rtmp.listen, "origin listening");
     println!("{}", crate::banner::render(&config, generated_demo_key));
@@ -85,7 +86,7 @@ pub async fn run(
     tracing::info!("shutting down: refusing new connections, draining requests");
     ready.store(false, Ordering::Relaxed);
     let _ = stop_tx.send(true);
-    let _ = rtmp_task.await;
+    let _ = tokio::task::spawn_blocking(move || rtmp_shards.join()).await;
     let _ = http_task.await;
     tracing::info!("shutdown complete");
     Ok(())

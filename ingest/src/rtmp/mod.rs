@@ -16,6 +16,7 @@
 //! | [`session`] | the state machine tying them together |
 //! | [`limits`], [`error`] | named limits and the errors that close a connection |
 //! | [`listener`] | the tokio accept loop and per-connection driver |
+//! | [`shards`] | one listener per core, each on its own single-threaded runtime |
 
 pub mod amf0;
 pub mod chunk_reader;
@@ -28,9 +29,11 @@ pub mod listener;
 pub mod messages;
 pub mod metadata;
 pub mod session;
+pub mod shards;
 
 pub use error::RtmpError;
 pub use limits::RtmpLimits;
 pub use listener::serve;
 pub use metadata::StreamMetadata;
 pub use session::{RtmpSession, SessionEvent};
+pub use shards::IngestShards;
