@@ -129,7 +129,7 @@ mod tests {
         let mut tcp = std::net::TcpStream::connect(addr).unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let mut c0c1 = vec![3u8];
-        c0c1.extend(std::iter::repeat(0u8).take(HANDSHAKE_SIZE));
+        c0c1.extend(std::iter::repeat_n(0u8, HANDSHAKE_SIZE));
         tcp.write_all(&c0c1).unwrap();
         let mut s0s1s2 = vec![0u8; 1 + 2 * HANDSHAKE_SIZE];
         tcp.read_exact(&mut s0s1s2).unwrap();
