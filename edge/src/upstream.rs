@@ -10,7 +10,7 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 
 /// A request as the pipeline hands it to an upstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +90,10 @@ pub struct UpstreamResponse {
     pub content_type: &'static str,
     /// `Cache-Control`, chosen by the upstream per ARCHITECTURE.md's caching rules.
     pub cache_control: String,
+    /// Further response fields, applied after `Content-Type` and `Cache-Control`
+    /// (a field here replaces those). An edge replays a cached object's stored fields
+    /// here; an `ETag` here is used as is instead of hashing the body per request.
+    pub headers: HeaderMap,
     /// The body.
     pub body: UpstreamBody,
 }
@@ -102,6 +106,7 @@ impl UpstreamResponse {
             kind: ObjectKind::Other,
             content_type: "text/plain; charset=utf-8",
             cache_control: "no-store".into(),
+            headers: HeaderMap::new(),
             body: UpstreamBody::Full(Bytes::from(message.into())),
         }
     }

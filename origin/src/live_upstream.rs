@@ -99,6 +99,7 @@ async fn respond(
                 kind: ObjectKind::Mpd,
                 content_type: CONTENT_TYPE_MPD,
                 cache_control: CACHE_MPD.into(),
+                headers: http::HeaderMap::new(),
                 body: UpstreamBody::Full(Bytes::from(packager::dash::live_mpd(s, &options))),
             }
         }),
@@ -206,6 +207,7 @@ fn playlist_response(kind: ObjectKind, cache_control: String, text: String) -> U
         kind,
         content_type: CONTENT_TYPE_M3U8,
         cache_control,
+        headers: http::HeaderMap::new(),
         body: UpstreamBody::Full(Bytes::from(text)),
     }
 }
@@ -219,6 +221,7 @@ fn media_response(kind: ObjectKind, media: MediaKind, body: UpstreamBody) -> Ups
             MediaKind::Audio => "audio/mp4",
         },
         cache_control: CACHE_IMMUTABLE.into(),
+        headers: http::HeaderMap::new(),
         body,
     }
 }

@@ -57,6 +57,7 @@ impl Pipeline {
             kind: ObjectKind::Other,
             content_type,
             cache_control: "no-store".into(),
+            headers: http::HeaderMap::new(),
             body: UpstreamBody::Full(body),
         })
     }

@@ -8,8 +8,9 @@
 //! - HEAD gets the same header fields as GET and no content (RFC 9110 §9.3.2).
 //!
 //! For a complete (`Full`) upstream 200:
-//! - a strong ETag (§8.8.3) from the length and the 64-bit XXH3 hash of the bytes
-//!   (hashed off the async workers above [`ETAG_INLINE_MAX_BYTES`]);
+//! - a strong ETag (§8.8.3): the upstream's own when it gives one (an edge stores the
+//!   one it computed once), else from the length and the 64-bit XXH3 hash of the
+//!   bytes (hashed off the async workers above [`ETAG_INLINE_MAX_BYTES`]);
 //! - `If-None-Match` with weak comparison (§13.1.2) → 304 without content (§15.4.5);
 //! - a single byte range → 206 / 416 ([`super::range`]); `Accept-Ranges: bytes`;
 //! - `Content-Length` (§8.6).
@@ -56,6 +57,18 @@ impl Pipeline {
         let cache_control = HeaderValue::from_str(&upstream.cache_control)
             .unwrap_or_else(|_| HeaderValue::from_static("no-store"));
         headers.insert(CACHE_CONTROL, cache_control);
+        // The upstream's own fields last: they may replace the two above.
+        let mut given_etag = None;
+        for name in upstream.headers.keys() {
+            if name == ETAG {
+                given_etag = upstream.headers[name].to_str().ok().map(str::to_owned);
+                continue;
+            }
+            headers.remove(name);
+            for value in upstream.headers.get_all(name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
         add_cors(&mut headers);
         let mut status = upstream.status;
         let bytes = match upstream.body {
@@ -71,7 +84,10 @@ impl Pipeline {
         };
         let mut bytes = bytes;
         if validators && status == StatusCode::OK {
-            let etag = strong_etag(bytes.clone()).await;
+            let etag = match given_etag {
+                Some(etag) => etag,
+                None => strong_etag(bytes.clone()).await,
+            };
             headers.insert(ETAG, header_value(&etag));
             headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
             // §13.2.2: If-None-Match is evaluated before Range.

@@ -53,6 +53,7 @@ fn full(kind: ObjectKind, ct: &'static str, cc: &str, body: &'static [u8]) -> Up
         kind,
         content_type: ct,
         cache_control: cc.into(),
+        headers: http::HeaderMap::new(),
         body: UpstreamBody::Full(Bytes::from_static(body)),
     }
 }
@@ -72,6 +73,7 @@ impl Upstream for FakeUpstream {
             ),
             "/live/ch/video0/part9.0.m4s" => UpstreamResponse {
                 cache_control: "max-age=1".into(),
+                headers: http::HeaderMap::new(),
                 ..UpstreamResponse::error(StatusCode::NOT_FOUND, "part not yet hinted")
             },
             "/stream" => match self.streams.lock().unwrap().pop() {
@@ -80,6 +82,7 @@ impl Upstream for FakeUpstream {
                     kind: ObjectKind::Segment,
                     content_type: "video/mp4",
                     cache_control: IMMUTABLE.into(),
+                    headers: http::HeaderMap::new(),
                     body: UpstreamBody::Streaming(
                         futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed(),
                     ),
