@@ -11,13 +11,16 @@
 //! - **full**: one `Bytes`, `size_hint` exact, so HTTP/1.1 gets `Content-Length`;
 //! - **streaming**: chunks forwarded as the upstream yields them — never buffered, so
 //!   HTTP/1.1 writes them with chunked transfer coding (RFC 9112 §7.1) and HTTP/2 as
-//!   DATA frames (RFC 9113 §6.1) as soon as each arrives.
+//!   DATA frames (RFC 9113 §6.1) as soon as each arrives. A streaming body may fail
+//!   midway (an edge's parent went away): the error reaches the transport, which
+//!   aborts the response — HTTP/1.1 closes the connection without the last chunk,
+//!   HTTP/2 resets the stream — so a client never takes a truncated body for a
+//!   complete one.
 //!
 //! A body may carry a [`BodyGuard`]: it counts the bytes handed to the transport and
 //! is dropped when the body is finished *or* abandoned (client gone), which is when a
 //! request stops being "in flight" for the metrics.
 
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -71,8 +74,13 @@ impl BodyGuard {
 enum Kind {
     Empty,
     Full(Option<Bytes>),
-    Streaming(BoxStream<'static, Bytes>),
+    Streaming(BoxStream<'static, Result<Bytes, BodyError>>),
 }
+
+/// Why a streaming body stopped before its end.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("response body aborted: {0}")]
+pub struct BodyError(pub std::sync::Arc<str>);
 
 /// The body of every response the pipeline produces. See the module docs.
 pub struct ResponseBody {
@@ -118,6 +126,11 @@ impl ResponseBody {
 
     /// A body whose chunks are sent as `stream` yields them; it ends when the stream does.
     pub fn streaming(stream: BoxStream<'static, Bytes>) -> Self {
+        Self::fallible(stream.map(Ok).boxed())
+    }
+
+    /// Like [`ResponseBody::streaming`], but an `Err` item aborts the response.
+    pub fn fallible(stream: BoxStream<'static, Result<Bytes, BodyError>>) -> Self {
         Self {
             kind: Kind::Streaming(stream),
             guard: None,
@@ -135,14 +148,15 @@ impl ResponseBody {
         matches!(self.kind, Kind::Streaming(_))
     }
 
-    /// Collect the whole body (tests, small internal uses). Waits for a stream's end.
+    /// Collect the whole body (tests, small internal uses). Waits for a stream's end;
+    /// an aborted stream yields what arrived before the error.
     pub async fn collect_bytes(self) -> Bytes {
         match self.kind {
             Kind::Empty => Bytes::new(),
             Kind::Full(b) => b.unwrap_or_default(),
             Kind::Streaming(mut s) => {
                 let mut out = bytes::BytesMut::new();
-                while let Some(chunk) = s.next().await {
+                while let Some(Ok(chunk)) = s.next().await {
                     out.extend_from_slice(&chunk);
                 }
                 out.freeze()
@@ -153,12 +167,12 @@ impl ResponseBody {
 
 impl Body for ResponseBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = BodyError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = self.get_mut();
         let chunk = match &mut this.kind {
             Kind::Empty => None,
@@ -168,8 +182,14 @@ impl Body for ResponseBody {
                     Poll::Pending => return Poll::Pending,
                     // An empty chunk would be an empty DATA frame / a chunk-size 0 line
                     // that ends an HTTP/1.1 chunked body early (RFC 9112 §7.1): skip it.
-                    Poll::Ready(Some(c)) if c.is_empty() => continue,
-                    Poll::Ready(c) => break c,
+                    Poll::Ready(Some(Ok(c))) if c.is_empty() => continue,
+                    Poll::Ready(Some(Ok(c))) => break Some(c),
+                    Poll::Ready(Some(Err(e))) => {
+                        this.kind = Kind::Empty;
+                        this.guard = None;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    Poll::Ready(None) => break None,
                 }
             },
         };

@@ -68,6 +68,10 @@ pub enum UpstreamBody {
     /// An object still being produced (LL-DASH segment): chunks as they appear. The
     /// pipeline sends them with chunked transfer / HTTP/2 DATA frames as they come.
     Streaming(BoxStream<'static, Bytes>),
+    /// Like `Streaming`, but the source may fail midway (an edge's parent): an `Err`
+    /// aborts the response instead of ending it, so no client mistakes a truncated
+    /// body for a complete one.
+    Fallible(BoxStream<'static, Result<Bytes, crate::body::BodyError>>),
 }
 
 impl std::fmt::Debug for UpstreamBody {
@@ -75,6 +79,7 @@ impl std::fmt::Debug for UpstreamBody {
         match self {
             UpstreamBody::Full(b) => write!(f, "Full({} bytes)", b.len()),
             UpstreamBody::Streaming(_) => f.write_str("Streaming"),
+            UpstreamBody::Fallible(_) => f.write_str("Fallible"),
         }
     }
 }

@@ -259,7 +259,7 @@ pub enum ConfigError {
 }
 
 /// Prefix of environment overrides.
-pub const ENV_PREFIX: &str = "FERROCAST_";
+pub const ENV_PREFIX: &str = edge::config_env::ENV_PREFIX;
 
 impl Config {
     /// Loads `path` (or only defaults when `None`), then applies `env` overrides.
@@ -283,28 +283,7 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
         let mut table: toml::Table = text.parse()?;
-        for (name, value) in env {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
-                continue;
-            };
-            // Only `SECTION__KEY` names are overrides; other FERROCAST_* variables
-            // (test harness settings and the like) are not ours to judge.
-            let Some((section, key)) = rest.split_once("__") else {
-                continue;
-            };
-            if section.is_empty() || key.is_empty() {
-                return Err(ConfigError::BadEnvName(name));
-            }
-            let section = section.to_ascii_lowercase();
-            let key = key.to_ascii_lowercase();
-            let entry = table
-                .entry(section)
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            let toml::Value::Table(section_table) = entry else {
-                return Err(ConfigError::BadEnvName(name));
-            };
-            section_table.insert(key, env_value(&value));
-        }
+        edge::config_env::apply_env_overrides(&mut table, env).map_err(ConfigError::BadEnvName)?;
         let config: Config = toml::Value::Table(table).try_into()?;
         config.validate()?;
         Ok(config)
@@ -383,18 +362,6 @@ pub fn is_valid_channel_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// An environment value is read as a TOML value when it parses as one (numbers,
-/// booleans, arrays), else as a string.
-fn env_value(raw: &str) -> toml::Value {
-    let probe = format!("v = {raw}");
-    match probe.parse::<toml::Table>() {
-        Ok(mut t) => t
-            .remove("v")
-            .unwrap_or_else(|| toml::Value::String(raw.into())),
-        Err(_) => toml::Value::String(raw.into()),
-    }
 }
 
 #[cfg(test)]

@@ -80,6 +80,14 @@ impl Pipeline {
                 };
                 return build(status, headers, body);
             }
+            UpstreamBody::Fallible(stream) => {
+                let body = if ctx.is_head() {
+                    ResponseBody::empty()
+                } else {
+                    ResponseBody::fallible(stream)
+                };
+                return build(status, headers, body);
+            }
             UpstreamBody::Full(bytes) => bytes,
         };
         let mut bytes = bytes;

@@ -1,0 +1,366 @@
+//! The `ferrocast-edge` configuration: `configs/edge.toml` documents every key.
+//!
+//! Keys follow ARCHITECTURE.md's operator contract (`[http] listen`, `[http3] listen`,
+//! `[tls] cert, key`, `[upstream] parents`, `[cache.memory] bytes`, `[cache.disk]
+//! path, bytes`, `[auth] public_key`) plus the tuning keys documented below, each
+//! with a named default. `FERROCAST_SECTION__KEY` variables override the file
+//! ([`crate::config_env`]).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Default `[http] listen`.
+pub const DEFAULT_HTTP_LISTEN: &str = "0.0.0.0:8081";
+/// Default `[http3] listen` (HTTP/3 arrives with issue 6).
+pub const DEFAULT_HTTP3_LISTEN: &str = "0.0.0.0:8444";
+/// Default `[upstream] parents`: an origin on the same machine.
+pub const DEFAULT_PARENT: &str = "http://127.0.0.1:8080";
+/// Default `[upstream] connect_timeout_ms`.
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 2_000;
+/// Default `[upstream] first_byte_timeout_ms`.
+pub const DEFAULT_FIRST_BYTE_TIMEOUT_MS: u64 = 5_000;
+/// Default `[upstream] blocking_first_byte_timeout_ms`: an LL-HLS blocking playlist
+/// request may wait three target durations at the origin.
+pub const DEFAULT_BLOCKING_FIRST_BYTE_TIMEOUT_MS: u64 = 15_000;
+/// Default `[upstream] idle_timeout_ms`: longest silence inside a response body.
+pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 10_000;
+/// Default `[upstream] health_interval_ms`.
+pub const DEFAULT_HEALTH_INTERVAL_MS: u64 = 2_000;
+/// Default `[cache.memory] bytes`: 512 MiB.
+pub const DEFAULT_MEMORY_BYTES: u64 = 512 << 20;
+/// Default `[cache.disk] bytes`: 4 GiB.
+pub const DEFAULT_DISK_BYTES: u64 = 4 << 30;
+/// Default `[cache.disk] files`.
+pub const DEFAULT_DISK_FILES: usize = 1;
+/// Default `[cache.disk] read`.
+pub const DEFAULT_DISK_READ: &str = "mmap";
+
+/// The whole edge configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EdgeConfig {
+    /// `[http]`: HTTP/1.1 + HTTP/2 for players.
+    pub http: HttpSection,
+    /// `[http3]`: reserved for HTTP/3 (issue 6).
+    pub http3: Http3Section,
+    /// `[tls]`: HTTPS with ALPN h2/http1.1 when both are set.
+    pub tls: TlsSection,
+    /// `[upstream]`: the parents (origins or mid-tier edges) and timeouts.
+    pub upstream: UpstreamSection,
+    /// `[cache]`: the memory and disk tiers.
+    pub cache: CacheSection,
+    /// `[auth]`: playback-token verification.
+    pub auth: AuthSection,
+    /// `[api]`: the purge API.
+    pub api: ApiSection,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSection {
+    /// TCP address for HTTP/1.1 and HTTP/2 (h2c, or TLS when `[tls]` is set).
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_HTTP_LISTEN.parse().expect("valid default"),
+        }
+    }
+}
+
+/// `[http3]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Http3Section {
+    /// UDP address for HTTP/3 (not served yet).
+    pub listen: SocketAddr,
+}
+
+impl Default for Http3Section {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_HTTP3_LISTEN.parse().expect("valid default"),
+        }
+    }
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSection {
+    /// PEM certificate chain.
+    pub cert: Option<PathBuf>,
+    /// PEM private key.
+    pub key: Option<PathBuf>,
+}
+
+/// `[upstream]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamSection {
+    /// Parent URLs, tried in consistent-hash order of the path.
+    pub parents: Vec<String>,
+    /// TCP (and TLS) connect timeout per attempt.
+    pub connect_timeout_ms: u64,
+    /// Time to the response head, per attempt.
+    pub first_byte_timeout_ms: u64,
+    /// Time to the response head for LL-HLS blocking playlist requests.
+    pub blocking_first_byte_timeout_ms: u64,
+    /// Longest silence inside a response body.
+    pub idle_timeout_ms: u64,
+    /// Interval of the active health checks (`GET /healthz` on every parent).
+    pub health_interval_ms: u64,
+}
+
+impl Default for UpstreamSection {
+    fn default() -> Self {
+        Self {
+            parents: vec![DEFAULT_PARENT.into()],
+            connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
+            first_byte_timeout_ms: DEFAULT_FIRST_BYTE_TIMEOUT_MS,
+            blocking_first_byte_timeout_ms: DEFAULT_BLOCKING_FIRST_BYTE_TIMEOUT_MS,
+            idle_timeout_ms: DEFAULT_IDLE_TIMEOUT_MS,
+            health_interval_ms: DEFAULT_HEALTH_INTERVAL_MS,
+        }
+    }
+}
+
+impl UpstreamSection {
+    /// Milliseconds as a `Duration`.
+    pub fn ms(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
+}
+
+/// `[cache]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSection {
+    /// `[cache.memory]`.
+    pub memory: MemorySection,
+    /// `[cache.disk]`.
+    pub disk: DiskSection,
+}
+
+/// `[cache.memory]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MemorySection {
+    /// Capacity of the memory tier in bytes (bodies plus metadata).
+    pub bytes: u64,
+}
+
+impl Default for MemorySection {
+    fn default() -> Self {
+        Self {
+            bytes: DEFAULT_MEMORY_BYTES,
+        }
+    }
+}
+
+/// `[cache.disk]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiskSection {
+    /// Directory of the store files; empty turns the disk tier off.
+    pub path: PathBuf,
+    /// Total size of the store files (preallocated).
+    pub bytes: u64,
+    /// How many store files share `bytes`.
+    pub files: usize,
+    /// How hits are read: `"mmap"` or `"io_uring"`.
+    pub read: String,
+}
+
+impl Default for DiskSection {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::new(),
+            bytes: DEFAULT_DISK_BYTES,
+            files: DEFAULT_DISK_FILES,
+            read: DEFAULT_DISK_READ.into(),
+        }
+    }
+}
+
+impl DiskSection {
+    /// Whether the disk tier is configured.
+    pub fn enabled(&self) -> bool {
+        !self.path.as_os_str().is_empty()
+    }
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSection {
+    /// The control plane's Ed25519 public key (base64url, 32 bytes); empty means no
+    /// token is required anywhere.
+    pub public_key: String,
+    /// Path prefixes that require a playback token when `public_key` is set.
+    pub prefixes: Vec<String>,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self {
+            public_key: String::new(),
+            prefixes: vec!["/live/".into(), "/vod/".into()],
+        }
+    }
+}
+
+/// `[api]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSection {
+    /// Bearer keys accepted by the purge API; empty disables it.
+    pub admin_keys: Vec<String>,
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum EdgeConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown keys or wrong types.
+    #[error("invalid configuration: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// An environment override does not name `SECTION__KEY`.
+    #[error("environment variable {0} must look like FERROCAST_SECTION__KEY")]
+    BadEnvName(String),
+    /// A value is out of range.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl EdgeConfig {
+    /// Loads `path` (or only defaults when `None`), then applies `env` overrides.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, EdgeConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| EdgeConfigError::Read {
+                path: p.to_owned(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        let mut table: toml::Table = text.parse()?;
+        crate::config_env::apply_env_overrides(&mut table, env)
+            .map_err(EdgeConfigError::BadEnvName)?;
+        let config: EdgeConfig = toml::Value::Table(table).try_into()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rejects values that cannot work.
+    pub fn validate(&self) -> Result<(), EdgeConfigError> {
+        let invalid = |m: String| Err(EdgeConfigError::Invalid(m));
+        if self.upstream.parents.is_empty() {
+            return invalid("[upstream] parents must name at least one parent".into());
+        }
+        for p in &self.upstream.parents {
+            let ok = ["http://", "https://", "h2c://"]
+                .iter()
+                .any(|s| p.starts_with(s) && p.len() > s.len());
+            if !ok {
+                return invalid(format!(
+                    "[upstream] parents: {p:?} must be an http://, https:// or h2c:// URL"
+                ));
+            }
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return invalid("[tls] needs both cert and key".into());
+        }
+        if self.cache.memory.bytes < 1 << 20 {
+            return invalid("[cache.memory] bytes must be at least 1 MiB".into());
+        }
+        let d = &self.cache.disk;
+        if d.enabled() {
+            if d.files == 0 || d.bytes / (d.files as u64) < 64 << 20 {
+                return invalid(
+                    "[cache.disk] needs files >= 1 and at least 64 MiB per file".into(),
+                );
+            }
+            if d.read != "mmap" && d.read != "io_uring" {
+                return invalid(format!(
+                    "[cache.disk] read = {:?} must be \"mmap\" or \"io_uring\"",
+                    d.read
+                ));
+            }
+        }
+        if self.api.admin_keys.iter().any(|k| k.len() < 16) {
+            return invalid("[api] admin_keys must be at least 16 characters each".into());
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML (for `--print-config`).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_round_trip() {
+        let c = EdgeConfig::load(None, Vec::new()).unwrap();
+        assert_eq!(c, EdgeConfig::default());
+        let again = EdgeConfig::load_str(&c.to_toml());
+        assert_eq!(again, c);
+    }
+
+    #[test]
+    fn env_overrides_reach_nested_sections() {
+        let env = vec![
+            (
+                "FERROCAST_CACHE_DISK__PATH".to_string(),
+                "/srv/c".to_string(),
+            ),
+            (
+                "FERROCAST_CACHE_MEMORY__BYTES".to_string(),
+                "2097152".to_string(),
+            ),
+        ];
+        let c = EdgeConfig::load(None, env).unwrap();
+        assert_eq!(c.cache.disk.path, PathBuf::from("/srv/c"));
+        assert_eq!(c.cache.memory.bytes, 2 << 20);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = |toml: &str| {
+            let t: toml::Table = toml.parse().unwrap();
+            let c: EdgeConfig = toml::Value::Table(t).try_into().unwrap();
+            c.validate().unwrap_err().to_string()
+        };
+        assert!(err("[upstream]\nparents = []").contains("[upstream] parents"));
+        assert!(err("[upstream]\nparents = [\"ftp://x\"]").contains("ftp://x"));
+        assert!(err("[cache.disk]\npath = \"/x\"\nread = \"aio\"").contains("read"));
+        assert!(err("[api]\nadmin_keys = [\"short\"]").contains("admin_keys"));
+    }
+
+    impl EdgeConfig {
+        fn load_str(text: &str) -> Self {
+            let t: toml::Table = text.parse().unwrap();
+            toml::Value::Table(t).try_into().unwrap()
+        }
+    }
+}
