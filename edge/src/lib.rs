@@ -12,6 +12,9 @@
 //! - [`server`]: HTTP/1.1 + HTTP/2 (h2c and TLS with ALPN) on hyper 1, with graceful
 //!   shutdown.
 //! - [`tls`]: PEM certificate + key → `rustls::ServerConfig` with ALPN.
+//! - [`node`]: the edge node — configuration, cache key, freshness, the caching
+//!   upstream over [`cache`] and the parents, purge API, metrics.
+//! - [`config_env`]: `FERROCAST_SECTION__KEY` overrides shared with the origin.
 //!
 //! ```no_run
 //! # async fn run(upstream: std::sync::Arc<dyn edge::upstream::Upstream>) {
@@ -26,7 +29,9 @@
 #![forbid(unsafe_code)]
 
 pub mod body;
+pub mod config_env;
 pub mod metrics;
+pub mod node;
 pub mod pipeline;
 pub mod server;
 pub mod tls;
