@@ -6,14 +6,22 @@
 //! | module | concept |
 //! |---|---|
 //! | [`object`] | [`CachedObject`], [`ObjectMeta`], freshness arithmetic |
+//! | [`memory`] | [`MemoryTier`]: moka, weighed by bytes, LRU, eviction causes reported |
+//! | [`coalesce`] | [`Coalescer`]: one upstream fetch per key, read-while-write to every waiter |
+//! | [`admission`] | [`Admission`]: TinyLFU-style filter keeping one-hit wonders off disk |
 //!
-//! Modules still to come in this crate (issue 3): `memory` (moka tier weighted by
-//! bytes), `coalesce` (one upstream fetch per key, read-while-write to every
-//! waiter), `disk` (preallocated store files as a log-structured ring with an
-//! in-memory index, checksummed records, restart rebuild), `admission` and
-//! `tiered` (memory → disk promotion, one-hit-wonder filter).
+//! Modules still to come in this crate (issue 3): `disk` (preallocated store
+//! files as a log-structured ring with an in-memory index, checksummed records,
+//! restart rebuild) and `tiered` (memory → disk promotion through the admission
+//! filter).
 #![warn(missing_docs)]
 
+pub mod admission;
+pub mod coalesce;
+pub mod memory;
 pub mod object;
 
+pub use admission::Admission;
+pub use coalesce::{BodyReader, Coalescer, FetchError, Filler, Joined};
+pub use memory::{EvictionCause, MemoryTier};
 pub use object::{CachedObject, Freshness, ObjectMeta};
