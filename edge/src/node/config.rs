@@ -364,3 +364,43 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    /// configs/edge.toml loads, equals the defaults, and mentions every key.
+    #[test]
+    fn example_config_documents_every_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/edge.toml");
+        let loaded = EdgeConfig::load(Some(&path), Vec::new()).expect("configs/edge.toml loads");
+        assert_eq!(
+            loaded,
+            EdgeConfig::default(),
+            "the example shows the defaults"
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let effective: toml::Table = EdgeConfig::default().to_toml().parse().unwrap();
+        fn walk(prefix: &str, t: &toml::Table, text: &str) {
+            for (k, v) in t {
+                match v {
+                    toml::Value::Table(inner) => {
+                        let section = format!("{prefix}{k}");
+                        if !inner.values().all(|v| v.is_table()) {
+                            assert!(
+                                text.contains(&format!("[{section}]")),
+                                "[{section}] missing"
+                            );
+                        }
+                        walk(&format!("{section}."), inner, text);
+                    }
+                    _ => assert!(
+                        text.contains(&format!("{k} =")) || text.contains(&format!("# {k} =")),
+                        "key {prefix}{k} is not documented in configs/edge.toml"
+                    ),
+                }
+            }
+        }
+        walk("", &effective, &text);
+    }
+}

@@ -32,6 +32,11 @@ const TEXT: &str = "text/plain; charset=utf-8";
 impl Pipeline {
     /// Phase 2: answer a built-in route, or `None` to go on to the upstream.
     pub fn builtin(&self, ctx: &RequestCtx) -> Option<UpstreamResponse> {
+        if ctx.path == METRICS {
+            if let Some(refresh) = &self.before_metrics {
+                refresh();
+            }
+        }
         let (status, content_type, body) = match ctx.path.as_str() {
             HEALTHZ => (StatusCode::OK, TEXT, Bytes::from_static(b"ok\n")),
             READYZ if (self.readiness)() => (StatusCode::OK, TEXT, Bytes::from_static(b"ready\n")),

@@ -63,6 +63,15 @@ pub use request_filter::RequestError;
 /// Decides what `/readyz` answers: `true` → 200, `false` → 503.
 pub type Readiness = Arc<dyn Fn() -> bool + Send + Sync>;
 
+/// Routes a node answers itself before phase 1, with any method: the edge's purge
+/// API today, the origin's control plane and WHIP/WHEP later. A route sees the raw
+/// request head (the body is never read) and its answer goes through
+/// `response_filter` without validators.
+pub trait LocalRoutes: Send + Sync + 'static {
+    /// The answer for this request, or `None` when it is not a local route.
+    fn route(&self, ctx: &RequestCtx) -> Option<crate::upstream::UpstreamFuture>;
+}
+
 /// The client's address, put into the request's extensions by the transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
@@ -133,6 +142,8 @@ pub struct Pipeline {
     upstream: Arc<dyn Upstream>,
     metrics: HttpMetrics,
     readiness: Readiness,
+    routes: Option<Arc<dyn LocalRoutes>>,
+    before_metrics: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl fmt::Debug for Pipeline {
@@ -153,7 +164,21 @@ impl Pipeline {
             upstream,
             metrics: HttpMetrics::register(registry)?,
             readiness: Arc::new(|| true),
+            routes: None,
+            before_metrics: None,
         })
+    }
+
+    /// Answer [`LocalRoutes`] before the method check and the upstream.
+    pub fn with_local_routes(mut self, routes: Arc<dyn LocalRoutes>) -> Self {
+        self.routes = Some(routes);
+        self
+    }
+
+    /// Run `refresh` before `/metrics` renders (gauges sampled on scrape).
+    pub fn with_metrics_refresh(mut self, refresh: impl Fn() + Send + Sync + 'static) -> Self {
+        self.before_metrics = Some(Arc::new(refresh));
+        self
     }
 
     /// Make `/readyz` answer 200 only while `ready()` returns true (503 otherwise).
@@ -178,6 +203,11 @@ impl Pipeline {
     }
 
     async fn run_phases(&self, ctx: &mut RequestCtx) -> Response<ResponseBody> {
+        if let Some(answer) = self.routes.as_ref().and_then(|r| r.route(ctx)) {
+            let response = answer.await;
+            ctx.kind = response.kind;
+            return self.response_filter(ctx, response, false).await;
+        }
         match self.request_filter(ctx) {
             Err(e) => return self.reject(ctx, e),
             Ok(request_filter::Filtered::Preflight) => return response_filter::preflight(ctx),
