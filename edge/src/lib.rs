@@ -15,6 +15,8 @@
 //! - [`node`]: the edge node — configuration, cache key, freshness, the caching
 //!   upstream over [`cache`] and the parents, purge API, metrics.
 //! - [`config_env`]: `FERROCAST_SECTION__KEY` overrides shared with the origin.
+//! - [`parent`]: the HTTP parent client: consistent hashing, health checks, failover,
+//!   timeouts, pooled HTTP/1.1 and HTTP/2 connections.
 //!
 //! ```no_run
 //! # async fn run(upstream: std::sync::Arc<dyn edge::upstream::Upstream>) {
@@ -32,6 +34,7 @@ pub mod body;
 pub mod config_env;
 pub mod metrics;
 pub mod node;
+pub mod parent;
 pub mod pipeline;
 pub mod server;
 pub mod tls;
