@@ -118,6 +118,8 @@ impl Drop for Filler {
         if !self.ended {
             self.fail_now(FetchError::new(FetchError::ABANDONED));
         }
+        // Idempotent; covers a `finish_with` hook that panicked before the release.
+        self.registry.release(&self.key, &self.fetch);
     }
 }
 

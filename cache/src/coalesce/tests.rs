@@ -8,13 +8,24 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, Barrier};
-use tokio::time::timeout;
 
 use super::*;
 use crate::ObjectMeta;
 
 /// How long a test waits for something that should happen at once.
-const PROMPTLY: Duration = Duration::from_secs(5);
+const PROMPTLY: Duration = Duration::from_secs(2);
+
+/// Awaits `future`, panicking if it is not done within [`PROMPTLY`]. The deadline
+/// is polled first, so a future that misses a wake-up and would only complete when
+/// re-polled by the timer fails the test (`tokio::time::timeout` polls the inner
+/// future first and would hide that bug).
+async fn promptly<F: std::future::Future>(future: F) -> F::Output {
+    tokio::select! {
+        biased;
+        _ = tokio::time::sleep(PROMPTLY) => panic!("stalled: a reader was not woken"),
+        output = future => output,
+    }
+}
 
 fn meta() -> ObjectMeta {
     ObjectMeta {
@@ -48,7 +59,7 @@ fn follower(joined: Joined) -> BodyReader {
 async fn read_all(reader: BodyReader) -> Result<Vec<u8>, FetchError> {
     let mut stream = reader.into_stream();
     let mut body = Vec::new();
-    while let Some(chunk) = timeout(PROMPTLY, stream.next()).await.expect("stalled") {
+    while let Some(chunk) = promptly(stream.next()).await {
         body.extend_from_slice(&chunk?);
     }
     Ok(body)
@@ -133,9 +144,7 @@ async fn followers_get_each_chunk_before_the_next_is_pushed() {
     for k in 0..5 {
         step.send(k).await.unwrap();
         for reader in &mut readers {
-            let got = timeout(PROMPTLY, reader.next())
-                .await
-                .expect("chunk k stalled");
+            let got = promptly(reader.next()).await;
             assert_eq!(got.unwrap().unwrap(), chunk(k));
             assert_eq!(pushed.load(Ordering::SeqCst), k + 1, "no chunk past k yet");
         }
@@ -143,7 +152,7 @@ async fn followers_get_each_chunk_before_the_next_is_pushed() {
     drop(step);
     let object = leader_task.await.unwrap();
     for reader in &mut readers {
-        assert!(timeout(PROMPTLY, reader.next()).await.unwrap().is_none());
+        assert!(promptly(reader.next()).await.is_none());
     }
     assert_eq!(
         object.body.len(),
@@ -166,7 +175,7 @@ async fn failure_wakes_every_reader_and_the_next_join_leads() {
     let error = FetchError::new("upstream returned 503");
     let expected = Err(error.clone());
     for waiter in waiters {
-        assert_eq!(timeout(PROMPTLY, waiter).await.unwrap().unwrap(), expected);
+        assert_eq!(promptly(waiter).await.unwrap(), expected);
     }
     assert_eq!(meta_waiter.await.unwrap(), Err(error));
     assert_eq!(read_all(reader).await, expected);
@@ -237,6 +246,19 @@ async fn finish_with_runs_while_the_key_is_still_registered() {
     assert_eq!(in_flight_during_hook, Some(1));
     assert_eq!(coalescer.in_flight(), 0);
     assert_eq!(object.body.as_ptr(), only.as_ptr(), "one chunk: no copy");
+}
+
+#[test]
+fn a_panicking_finish_hook_still_releases_the_key() {
+    let coalescer = Coalescer::new();
+    let (mut filler, _reader) = leader(coalescer.join("k"));
+    filler.set_meta(meta());
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        filler.finish_with(|_| panic!("memory insert blew up"))
+    }));
+    assert!(outcome.is_err());
+    assert_eq!(coalescer.in_flight(), 0);
+    assert!(matches!(coalescer.join("k"), Joined::Leader { .. }));
 }
 
 #[tokio::test]
