@@ -151,6 +151,37 @@ impl Coalescer {
     }
 
     /// Joins the fetch of `key`: the leader if none is in flight, else a follower.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use bytes::Bytes;
+    /// use cache::{Coalescer, Joined, ObjectMeta};
+    /// use futures_util::StreamExt;
+    ///
+    /// let coalescer = Coalescer::new();
+    /// let Joined::Leader { mut filler, reader: _ } = coalescer.join("seg1") else {
+    ///     unreachable!("nobody else fetches seg1")
+    /// };
+    /// let Joined::Follower { reader } = coalescer.join("seg1") else {
+    ///     unreachable!("seg1 is in flight")
+    /// };
+    /// let mut body = reader.into_stream();
+    /// filler.set_meta(ObjectMeta {
+    ///     status: 200,
+    ///     headers: vec![],
+    ///     stored_at_ms: 0,
+    ///     fresh_until_ms: 86_400_000,
+    ///     stale_while_revalidate_ms: 0,
+    ///     stale_if_error_ms: 0,
+    /// });
+    /// filler.push(Bytes::from_static(b"moof+mdat #1")).unwrap();
+    /// // The follower has the first chunk while the fetch is still going on.
+    /// assert_eq!(body.next().await.unwrap().unwrap(), "moof+mdat #1");
+    /// let object = filler.finish().unwrap();
+    /// assert!(body.next().await.is_none());
+    /// assert_eq!(object.body, "moof+mdat #1");
+    /// # });
+    /// ```
     pub fn join(&self, key: &str) -> Joined {
         let mut fetches = self.registry.fetches.lock();
         if let Some(fetch) = fetches.get(key) {
