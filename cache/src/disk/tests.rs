@@ -369,3 +369,39 @@ fn a_store_file_of_another_size_is_an_error_not_truncated() {
     ));
     assert_eq!(std::fs::metadata(&store).unwrap().len(), len);
 }
+
+#[test]
+fn readers_racing_a_wrapping_writer_never_see_wrong_bytes() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let tier = Arc::new(DiskTier::open(&config(dir.path(), 3, mode)).unwrap());
+        let size = |i: usize| 1_000 + (i * 7_919) % 9_000;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let readers: Vec<_> = (0..3)
+            .map(|t| {
+                let (tier, stop) = (tier.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut hits = 0;
+                    let mut i = t;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        i = (i + 13) % 40;
+                        if let Some(got) = tier.get(&key(i), NOW).unwrap() {
+                            assert_eq!(got, object(i as u8, size(i), LATER));
+                            hits += 1;
+                        }
+                    }
+                    hits
+                })
+            })
+            .collect();
+        for round in 0..3_000 {
+            let i = round % 40;
+            tier.put(&key(i), &object(i as u8, size(i), LATER)).unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let hits: usize = readers.into_iter().map(|r| r.join().unwrap()).sum();
+        let s = tier.stats();
+        assert!(hits > 0 && s.evictions > 0, "{mode:?}: hits {hits}, {s:?}");
+        assert_eq!(s.corrupt_dropped, 0, "{mode:?}: races are not corruption");
+    }
+}
