@@ -1,0 +1,142 @@
+//! Starts an edge node: parents, tiers, pipeline and listener; runs until the
+//! shutdown future resolves, then drains and snapshots the disk index.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use cache::disk::{DiskConfig, DiskTier, ReadMode};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::caching_upstream::CachingUpstream;
+use super::config::{EdgeConfig, UpstreamSection};
+use super::metrics::CacheMetrics;
+use super::purge::PurgeRoutes;
+use crate::parent::{ParentConfig, Parents};
+use crate::pipeline::Pipeline;
+
+/// What the edge prints once it listens (stdout, for humans and test harnesses).
+pub fn banner(config: &EdgeConfig) -> String {
+    let disk = if config.cache.disk.enabled() {
+        format!(
+            "{} ({} MiB, {})",
+            config.cache.disk.path.display(),
+            config.cache.disk.bytes >> 20,
+            config.cache.disk.read
+        )
+    } else {
+        "off".into()
+    };
+    format!(
+        "ferrocast-edge listening on http://{}\n  parents: {}\n  memory tier: {} MiB, disk tier: {}",
+        config.http.listen,
+        config.upstream.parents.join(", "),
+        config.cache.memory.bytes >> 20,
+        disk
+    )
+}
+
+/// Runs the edge until `shutdown` resolves.
+pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let registry = prometheus::Registry::new();
+    let u = &config.upstream;
+    let parents = Parents::new(
+        ParentConfig {
+            parents: u.parents.clone(),
+            connect_timeout: UpstreamSection::ms(u.connect_timeout_ms),
+            first_byte_timeout: UpstreamSection::ms(u.first_byte_timeout_ms),
+            blocking_first_byte_timeout: UpstreamSection::ms(u.blocking_first_byte_timeout_ms),
+            idle_timeout: UpstreamSection::ms(u.idle_timeout_ms),
+            health_interval: UpstreamSection::ms(u.health_interval_ms),
+            ..ParentConfig::default()
+        },
+        &registry,
+    )
+    .context("[upstream] parents")?;
+
+    let disk = if config.cache.disk.enabled() {
+        let d = &config.cache.disk;
+        let disk_config = DiskConfig {
+            path: d.path.clone(),
+            bytes: d.bytes,
+            files: d.files,
+            read_mode: if d.read == "io_uring" {
+                ReadMode::IoUring
+            } else {
+                ReadMode::Mmap
+            },
+        };
+        let tier = tokio::task::spawn_blocking(move || DiskTier::open(&disk_config))
+            .await
+            .context("opening the disk tier")?
+            .with_context(|| format!("opening [cache.disk] path = {}", d.path.display()))?;
+        tracing::info!(objects = tier.stats().objects, "disk tier opened");
+        Some(Arc::new(tier))
+    } else {
+        None
+    };
+
+    let metrics = CacheMetrics::register(&registry).context("registering cache metrics")?;
+    let caching = Arc::new(CachingUpstream::new(
+        parents.clone(),
+        config.cache.memory.bytes,
+        disk.clone(),
+        metrics,
+    ));
+    let tls = match (&config.tls.cert, &config.tls.key) {
+        (Some(cert), Some(key)) => {
+            Some(crate::tls::server_config(cert, key).context("loading [tls] cert/key")?)
+        }
+        _ => None,
+    };
+    let ready = Arc::new(AtomicBool::new(false));
+    let pipeline = {
+        let ready = ready.clone();
+        let gauges = caching.clone();
+        Arc::new(
+            Pipeline::new(caching.clone(), &registry)
+                .context("registering HTTP metrics")?
+                .with_readiness(move || ready.load(Ordering::Relaxed))
+                .with_local_routes(Arc::new(PurgeRoutes::new(
+                    caching.clone(),
+                    config.api.admin_keys.clone(),
+                )))
+                .with_metrics_refresh(move || gauges.update_gauges()),
+        )
+    };
+    let listener = TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("cannot listen on [http] listen = {}", config.http.listen))?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let health = tokio::spawn(parents.clone().run_health_checks(stop_rx.clone()));
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let http = tokio::spawn(crate::server::serve(
+        listener,
+        pipeline,
+        tls,
+        stopped(stop_rx.clone()),
+    ));
+    ready.store(true, Ordering::Relaxed);
+    println!("{}", banner(&config));
+
+    shutdown.await;
+    tracing::info!("shutting down: draining requests");
+    ready.store(false, Ordering::Relaxed);
+    let _ = stop_tx.send(true);
+    let _ = http.await;
+    let _ = health.await;
+    if let Some(disk) = disk {
+        match tokio::task::spawn_blocking(move || disk.snapshot()).await {
+            Ok(Ok(())) => tracing::info!("disk index snapshot written"),
+            Ok(Err(e)) => tracing::warn!("disk index snapshot failed: {e}"),
+            Err(e) => tracing::warn!("disk index snapshot failed: {e}"),
+        }
+    }
+    tracing::info!("shutdown complete");
+    Ok(())
+}
