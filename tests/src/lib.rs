@@ -23,6 +23,7 @@
 //! test passes).
 
 pub mod checks;
+pub mod edge;
 pub mod ffprobe;
 pub mod fixture;
 pub mod http;
