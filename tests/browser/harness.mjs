@@ -8,12 +8,13 @@
 //
 // Environment:
 //   FERROCAST_ORIGIN_BIN      origin binary (default: <repo>/target/debug/ferrocast-origin)
+//   FERROCAST_EDGE_BIN        edge binary (default: <repo>/target/debug/ferrocast-edge)
 //   FERROCAST_CHROMIUM_BIN    browser (default: /usr/bin/chromium)
 //   FERROCAST_FFMPEG_BIN      ffmpeg (default: ffmpeg on PATH)
 //   FERROCAST_BROWSER_KEEP    keep the temp dir (logs, config, screenshots) after the test
 //   FERROCAST_BROWSER_VERBOSE print origin/ffmpeg/browser logs as they come
 //   RUST_LOG                  passed to the origin (default: info)
-// No FERROCAST_* variable reaches the origin: it would read them as config overrides.
+// No FERROCAST_* variable reaches the origin or an edge: they would read them as config overrides.
 
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -29,6 +30,7 @@ import puppeteer from 'puppeteer-core';
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(HERE, '..', '..');
 export const ORIGIN_BIN = process.env.FERROCAST_ORIGIN_BIN || join(REPO, 'target', 'debug', 'ferrocast-origin');
+export const EDGE_BIN = process.env.FERROCAST_EDGE_BIN || join(REPO, 'target', 'debug', 'ferrocast-edge');
 export const CHROMIUM_BIN = process.env.FERROCAST_CHROMIUM_BIN || '/usr/bin/chromium';
 export const FFMPEG_BIN = process.env.FERROCAST_FFMPEG_BIN || 'ffmpeg';
 const VERBOSE = !!process.env.FERROCAST_BROWSER_VERBOSE;
@@ -284,6 +286,55 @@ export class Stack {
     return this;
   }
 
+  /**
+   * Starts a ferrocast-edge on a free port in front of `parents` (base URLs of the
+   * origin or of other edges: `[st.base]`, `[mid.base]`); waits for /healthz.
+   * Returns { name, base, masterUrl, child, configFile }. Like the origin, it gets
+   * no FERROCAST_* variable from our environment.
+   */
+  async startEdge({ parents, name = `edge${(this.edges?.length ?? 0) + 1}`, memoryBytes = 64 << 20 } = {}) {
+    if (!existsSync(EDGE_BIN)) {
+      throw new Error(`edge binary not found at ${EDGE_BIN}: build it with \`cargo build -p edge\` ` +
+        'or set FERROCAST_EDGE_BIN');
+    }
+    if (!parents?.length) throw new Error('startEdge needs parents');
+    const [port, http3Port] = await freePorts(2);
+    const base = `http://127.0.0.1:${port}`;
+    const configFile = join(this.dir, `${name}.toml`);
+    writeFileSync(configFile, [
+      '# written by tests/browser/harness.mjs',
+      '[http]',
+      `listen = "127.0.0.1:${port}"`,
+      '',
+      '[http3]',
+      `listen = "127.0.0.1:${http3Port}"`,
+      '',
+      '[upstream]',
+      `parents = [${parents.map((p) => JSON.stringify(p)).join(', ')}]`,
+      '',
+      '[cache.memory]',
+      `bytes = ${memoryBytes}`,
+      '',
+    ].join('\n'));
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FERROCAST_')));
+    env.RUST_LOG = process.env.RUST_LOG || 'info';
+    const child = new Child(name, EDGE_BIN, ['--config', configFile], {
+      env,
+      inheritEnv: false,
+      logFile: join(this.dir, `${name}.log`),
+      cwd: this.dir,
+    });
+    this.cleanups.push(() => child.kill());
+    await waitFor(`${name} /healthz`, async () => {
+      if (!child.running) throw abortWait(`${name} exited early: ${JSON.stringify(child.exited)}\n${child.lastLines()}`);
+      return (await get(`${base}/healthz`, { timeoutMs: 1_000 })).status === 200;
+    }, { timeoutMs: 20_000 });
+    const edge = { name, base, masterUrl: `${base}/live/${this.channel}/master.m3u8`, child, configFile };
+    (this.edges ??= []).push(edge);
+    log(`${name} up: http ${base}, parents ${parents.join(', ')}`);
+    return edge;
+  }
+
   get masterUrl() { return `${this.base}/live/${this.channel}/master.m3u8`; }
   get mpdUrl() { return `${this.base}/live/${this.channel}/manifest.mpd`; }
 
@@ -469,6 +520,7 @@ export class Stack {
   dumpDiagnostics() {
     console.log(`---- diagnostics for ${this.name} (dir ${this.dir}) ----`);
     if (this.origin) console.log(`-- origin (last lines):\n${this.origin.lastLines(60)}`);
+    for (const e of this.edges ?? []) console.log(`-- ${e.name} (last lines):\n${e.child.lastLines(40)}`);
     if (this.publisher) console.log(`-- ${this.publisher.name} (last lines):\n${this.publisher.lastLines(20)}`);
     if (this.pageLog?.length) console.log(`-- page console (last lines):\n${this.pageLog.slice(-40).join('\n')}`);
     if (this.blocked?.length) console.log(`-- blocked requests:\n${this.blocked.join('\n')}`);
