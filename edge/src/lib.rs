@@ -14,6 +14,7 @@
 //! - [`tls`]: PEM certificate + key → `rustls::ServerConfig` with ALPN.
 //! - [`node`]: the edge node — configuration, cache key, freshness, the caching
 //!   upstream over [`cache`] and the parents, purge API, metrics.
+//! - [`token`]: Ed25519 playback tokens in the path (`/t/{token}/…`): verify, sign.
 //! - [`config_env`]: `FERROCAST_SECTION__KEY` overrides shared with the origin.
 //! - [`parent`]: the HTTP parent client: consistent hashing, health checks, failover,
 //!   timeouts, pooled HTTP/1.1 and HTTP/2 connections.
@@ -38,4 +39,5 @@ pub mod parent;
 pub mod pipeline;
 pub mod server;
 pub mod tls;
+pub mod token;
 pub mod upstream;

@@ -91,13 +91,25 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
         }
         _ => None,
     };
+    let tokens = if config.auth.public_key.is_empty() {
+        None
+    } else {
+        Some(
+            crate::token::TokenVerifier::new(&config.auth.public_key, config.auth.prefixes.clone())
+                .map_err(anyhow::Error::msg)?,
+        )
+    };
     let ready = Arc::new(AtomicBool::new(false));
     let pipeline = {
         let ready = ready.clone();
         let gauges = caching.clone();
+        let mut pipeline =
+            Pipeline::new(caching.clone(), &registry).context("registering HTTP metrics")?;
+        if let Some(verifier) = tokens {
+            pipeline = pipeline.with_token_verifier(verifier);
+        }
         Arc::new(
-            Pipeline::new(caching.clone(), &registry)
-                .context("registering HTTP metrics")?
+            pipeline
                 .with_readiness(move || ready.load(Ordering::Relaxed))
                 .with_local_routes(Arc::new(PurgeRoutes::new(
                     caching.clone(),

@@ -10,10 +10,9 @@
 //! 1. [`request_filter`]: method check, path normalisation, CORS
 //!    preflight. A rejected request ends here with a plain-text, `no-store` error.
 //! 2. built-in routes ([`builtin`]): `/healthz`, `/readyz`, `/time`, `/metrics`.
-//! 3. `upstream_request`: turn the request into an [`UpstreamRequest`]. This is where
-//!    the `/t/{token}` prefix will be verified and stripped (playback tokens issue);
-//!    today it is a documented no-op. An edge node adds its `cache_key` and cache
-//!    lookup phases between this one and the fetch.
+//! 3. `upstream_request`: turn the request into an [`UpstreamRequest`], verifying and
+//!    stripping a `/t/{token}` playback token ([`crate::token`]; 403 on failure). An
+//!    edge node's upstream then computes the cache key and looks up its tiers.
 //! 4. fetch: [`Upstream::fetch`] (may wait: LL-HLS blocking reload).
 //! 5. [`response_filter`]: Cache-Control passthrough, strong ETag and
 //!    `If-None-Match`, single byte ranges, HEAD, `Content-Length`, CORS.
@@ -144,6 +143,7 @@ pub struct Pipeline {
     readiness: Readiness,
     routes: Option<Arc<dyn LocalRoutes>>,
     before_metrics: Option<Arc<dyn Fn() + Send + Sync>>,
+    tokens: Option<crate::token::TokenVerifier>,
 }
 
 impl fmt::Debug for Pipeline {
@@ -166,7 +166,15 @@ impl Pipeline {
             readiness: Arc::new(|| true),
             routes: None,
             before_metrics: None,
+            tokens: None,
         })
+    }
+
+    /// Verify playback tokens (`/t/{token}/…`) and require one on the verifier's
+    /// prefixes. Without a verifier a `/t/{token}` prefix is stripped unchecked.
+    pub fn with_token_verifier(mut self, verifier: crate::token::TokenVerifier) -> Self {
+        self.tokens = Some(verifier);
+        self
     }
 
     /// Answer [`LocalRoutes`] before the method check and the upstream.
@@ -216,7 +224,16 @@ impl Pipeline {
         if let Some(builtin) = self.builtin(ctx) {
             return self.response_filter(ctx, builtin, false).await;
         }
-        let upstream_request = self.upstream_request(ctx);
+        let upstream_request = match self.upstream_request(ctx) {
+            Ok(r) => r,
+            Err(e) => {
+                let response = crate::upstream::UpstreamResponse::error(
+                    http::StatusCode::FORBIDDEN,
+                    format!("{e}\n"),
+                );
+                return self.response_filter(ctx, response, false).await;
+            }
+        };
         let upstream_response = self.upstream.fetch(upstream_request).await;
         ctx.kind = upstream_response.kind;
         self.response_filter(ctx, upstream_response, true).await
@@ -224,14 +241,34 @@ impl Pipeline {
 
     /// Phase 3: what to ask the upstream for.
     ///
-    /// No-op today: the path is passed on as normalised. The playback-token issue
-    /// verifies and strips a `/t/{token}` prefix here, so the upstream (and an edge's
-    /// cache key) never sees tokens.
-    pub fn upstream_request(&self, ctx: &RequestCtx) -> UpstreamRequest {
-        UpstreamRequest {
-            path: ctx.path.clone(),
+    /// Verifies and strips a `/t/{token}` prefix (see [`crate::token`]), so the
+    /// upstream and an edge's cache key never see tokens; a path under a protected
+    /// prefix without a valid token is refused (403, `no-store`, never cached).
+    pub fn upstream_request(
+        &self,
+        ctx: &RequestCtx,
+    ) -> Result<UpstreamRequest, crate::token::TokenError> {
+        let (token, path) = match crate::token::split_token_path(&ctx.path) {
+            Some((token, rest)) => (Some(token), rest),
+            None => (None, ctx.path.as_str()),
+        };
+        if let Some(verifier) = &self.tokens {
+            match token {
+                Some(token) => {
+                    let now_s = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    let client = ctx.peer.map(|p| p.ip());
+                    verifier.verify(token, path, client, now_s)?;
+                }
+                None if verifier.required(path) => return Err(crate::token::TokenError::Missing),
+                None => {}
+            }
+        }
+        Ok(UpstreamRequest {
+            path: path.to_owned(),
             query: ctx.query.clone(),
             authority: ctx.authority.clone(),
-        }
+        })
     }
 }
