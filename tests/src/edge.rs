@@ -7,8 +7,8 @@
 //! [`Edge`] stops the process and removes the dir (not the disk-tier dir, which the
 //! caller owns, so that a test can start a second edge on it).
 //!
-//! [`Edge::stop`] and [`Edge::start_again`] (or [`Edge::restart`]) run the same
-//! config on the same port again: the disk tier's store files and index snapshot
+//! [`Edge::stop`] (or [`Edge::kill_hard`]) and [`Edge::start_again`] (or
+//! [`Edge::restart`]) run the same config on the same port again: the disk tier's store files and index snapshot
 //! survive, the memory tier does not.
 //!
 //! The binary is `$FERROCAST_EDGE_BIN` if set, else
@@ -166,6 +166,14 @@ impl Edge {
             .context("ferrocast-edge did not exit even after SIGKILL")?;
         eprintln!("[harness] edge run {} stopped: {st}", self.runs);
         Ok(st)
+    }
+
+    /// Sends `SIGKILL` (a crash: no drain, no index snapshot) and reaps the process.
+    pub fn kill_hard(&mut self) -> Result<()> {
+        let mut proc = self.proc.take().context("the edge is not running")?;
+        proc.kill_hard()?;
+        eprintln!("[harness] edge run {} killed", self.runs);
+        Ok(())
     }
 
     /// [`Edge::stop`], checking that the edge exited successfully, then
