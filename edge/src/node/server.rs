@@ -68,10 +68,25 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
                 ReadMode::Mmap
             },
         };
-        let tier = tokio::task::spawn_blocking(move || DiskTier::open(&disk_config))
-            .await
-            .context("opening the disk tier")?
-            .with_context(|| format!("opening [cache.disk] path = {}", d.path.display()))?;
+        let tier = tokio::task::spawn_blocking(move || {
+            match DiskTier::open(&disk_config) {
+                // A kernel or sandbox that refuses io_uring: serve from mmap instead.
+                Err(cache::DiskError::IoUringUnavailable(e)) => {
+                    tracing::warn!(
+                        "[cache.disk] read = \"io_uring\" unavailable ({e}); using mmap"
+                    );
+                    let mmap = DiskConfig {
+                        read_mode: ReadMode::Mmap,
+                        ..disk_config
+                    };
+                    DiskTier::open(&mmap)
+                }
+                other => other,
+            }
+        })
+        .await
+        .context("opening the disk tier")?
+        .with_context(|| format!("opening [cache.disk] path = {}", d.path.display()))?;
         tracing::info!(objects = tier.stats().objects, "disk tier opened");
         Some(Arc::new(tier))
     } else {
