@@ -6,9 +6,64 @@
 //! as a TOML value when it parses as one (numbers, booleans, arrays), else as a
 //! string. Variables without `__` are not overrides (test harness settings and the
 //! like) and are ignored.
+//!
+//! [`load`] / [`from_toml_with_env`] do the whole read → override → deserialize
+//! sequence for any `#[serde(default, deny_unknown_fields)]` configuration type;
+//! each binary then runs its own `validate`.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
 
 /// Prefix of environment overrides.
 pub const ENV_PREFIX: &str = "FERROCAST_";
+
+/// A configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown keys or wrong types.
+    #[error("invalid configuration: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// An environment override does not name `SECTION__KEY`.
+    #[error("environment variable {0} must look like FERROCAST_SECTION__KEY")]
+    BadEnvName(String),
+    /// A value is out of range.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Reads `path` (only defaults when `None`), applies `env` overrides, deserializes.
+pub fn load<T: DeserializeOwned>(
+    path: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<T, ConfigError> {
+    let text = match path {
+        Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+            path: p.to_owned(),
+            source,
+        })?,
+        None => String::new(),
+    };
+    from_toml_with_env(&text, env)
+}
+
+/// Parses TOML `text`, applies `env` overrides, deserializes.
+pub fn from_toml_with_env<T: DeserializeOwned>(
+    text: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<T, ConfigError> {
+    let mut table: toml::Table = text.parse()?;
+    apply_env_overrides(&mut table, env).map_err(ConfigError::BadEnvName)?;
+    Ok(toml::Value::Table(table).try_into()?)
+}
 
 /// Applies every `FERROCAST_SECTION__KEY` of `env` to `table`. Fails with the
 /// offending variable's name when it cannot be an override (empty section or key, or

@@ -236,27 +236,7 @@ impl std::fmt::Debug for ChannelConfig {
     }
 }
 
-/// The configuration could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The TOML is malformed or has unknown keys or wrong types.
-    #[error("invalid configuration: {0}")]
-    Parse(#[from] toml::de::Error),
-    /// An environment override does not name `SECTION__KEY`.
-    #[error("environment variable {0} must look like FERROCAST_SECTION__KEY")]
-    BadEnvName(String),
-    /// A value is out of range.
-    #[error("invalid configuration: {0}")]
-    Invalid(String),
-}
+pub use edge::config_env::ConfigError;
 
 /// Prefix of environment overrides.
 pub const ENV_PREFIX: &str = edge::config_env::ENV_PREFIX;
@@ -267,14 +247,9 @@ impl Config {
         path: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let text = match path {
-            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
-                path: p.to_owned(),
-                source,
-            })?,
-            None => String::new(),
-        };
-        Self::from_toml_with_env(&text, env)
+        let config: Config = edge::config_env::load(path, env)?;
+        config.validate()?;
+        Ok(config)
     }
 
     /// Parses TOML text and applies `FERROCAST_SECTION__KEY` overrides.
@@ -282,9 +257,7 @@ impl Config {
         text: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut table: toml::Table = text.parse()?;
-        edge::config_env::apply_env_overrides(&mut table, env).map_err(ConfigError::BadEnvName)?;
-        let config: Config = toml::Value::Table(table).try_into()?;
+        let config: Config = edge::config_env::from_toml_with_env(text, env)?;
         config.validate()?;
         Ok(config)
     }

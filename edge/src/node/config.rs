@@ -224,52 +224,22 @@ pub struct ApiSection {
     pub admin_keys: Vec<String>,
 }
 
-/// Why a configuration was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum EdgeConfigError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The TOML is malformed or has unknown keys or wrong types.
-    #[error("invalid configuration: {0}")]
-    Parse(#[from] toml::de::Error),
-    /// An environment override does not name `SECTION__KEY`.
-    #[error("environment variable {0} must look like FERROCAST_SECTION__KEY")]
-    BadEnvName(String),
-    /// A value is out of range.
-    #[error("invalid configuration: {0}")]
-    Invalid(String),
-}
+pub use crate::config_env::ConfigError;
 
 impl EdgeConfig {
     /// Loads `path` (or only defaults when `None`), then applies `env` overrides.
     pub fn load(
         path: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, EdgeConfigError> {
-        let text = match path {
-            Some(p) => std::fs::read_to_string(p).map_err(|source| EdgeConfigError::Read {
-                path: p.to_owned(),
-                source,
-            })?,
-            None => String::new(),
-        };
-        let mut table: toml::Table = text.parse()?;
-        crate::config_env::apply_env_overrides(&mut table, env)
-            .map_err(EdgeConfigError::BadEnvName)?;
-        let config: EdgeConfig = toml::Value::Table(table).try_into()?;
+    ) -> Result<Self, ConfigError> {
+        let config: EdgeConfig = crate::config_env::load(path, env)?;
         config.validate()?;
         Ok(config)
     }
 
     /// Rejects values that cannot work.
-    pub fn validate(&self) -> Result<(), EdgeConfigError> {
-        let invalid = |m: String| Err(EdgeConfigError::Invalid(m));
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
         if self.upstream.parents.is_empty() {
             return invalid("[upstream] parents must name at least one parent".into());
         }

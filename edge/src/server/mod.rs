@@ -221,3 +221,31 @@ fn log_end(peer: SocketAddr, result: Result<(), Box<dyn std::error::Error + Send
         tracing::debug!(%peer, error = %e, "connection ended with error");
     }
 }
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C): the binaries' shutdown trigger.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = tokio::signal::ctrl_c() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`): the binaries' setup.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+}
