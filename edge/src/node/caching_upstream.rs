@@ -162,29 +162,22 @@ impl Inner {
         self.admission.record_access(&key);
         let mut fallback = None;
         if let Some(object) = self.memory.get(&key) {
-            match object.meta.freshness(now) {
-                Freshness::Fresh => return self.hit(object, CachePhase::MemoryHit, kind, now),
-                Freshness::StaleWhileRevalidate => {
-                    self.clone().revalidate(&key);
-                    return self.hit(object, CachePhase::StaleWhileRevalidate, kind, now);
-                }
-                Freshness::StaleIfError => fallback = Some(object),
-                Freshness::Expired => {}
+            match self
+                .clone()
+                .consider(&key, object, CachePhase::MemoryHit, kind, now)
+            {
+                Ok(hit) => return hit,
+                Err(stale) => fallback = stale,
             }
         }
         if fallback.is_none() {
             if let Some(object) = self.disk_get(&key, now).await {
-                match object.meta.freshness(now) {
-                    Freshness::Fresh => {
-                        self.memory.insert(&key, object.clone());
-                        return self.hit(object, CachePhase::DiskHit, kind, now);
-                    }
-                    Freshness::StaleWhileRevalidate => {
-                        self.clone().revalidate(&key);
-                        return self.hit(object, CachePhase::StaleWhileRevalidate, kind, now);
-                    }
-                    Freshness::StaleIfError => fallback = Some(object),
-                    Freshness::Expired => {}
+                match self
+                    .clone()
+                    .consider(&key, object, CachePhase::DiskHit, kind, now)
+                {
+                    Ok(hit) => return hit,
+                    Err(stale) => fallback = stale,
                 }
             }
         }
@@ -223,17 +216,33 @@ impl Inner {
             .into_stream()
             .map(|r| r.map_err(|e| BodyError(e.0)))
             .boxed();
-        let mut headers = replay_headers(&meta);
-        headers.insert(x_cache(), HeaderValue::from_static(phase.label()));
-        UpstreamResponse {
-            status: StatusCode::from_u16(meta.status).unwrap_or(StatusCode::BAD_GATEWAY),
-            kind,
-            content_type: "application/octet-stream",
-            cache_control: field(&meta, "cache-control")
-                .unwrap_or("no-store")
-                .to_owned(),
-            headers,
-            body: UpstreamBody::Fallible(body),
+        respond(&meta, phase, kind, UpstreamBody::Fallible(body))
+    }
+
+    /// A found object by its freshness: served (`Ok`), kept as the stale-if-error
+    /// fallback (`Err(Some)`), or useless (`Err(None)`). A fresh disk hit is
+    /// promoted to memory.
+    fn consider(
+        self: Arc<Self>,
+        key: &str,
+        object: CachedObject,
+        fresh_phase: CachePhase,
+        kind: ObjectKind,
+        now: u64,
+    ) -> Result<UpstreamResponse, Option<CachedObject>> {
+        match object.meta.freshness(now) {
+            Freshness::Fresh => {
+                if fresh_phase == CachePhase::DiskHit {
+                    self.memory.insert(key, object.clone());
+                }
+                Ok(self.hit(object, fresh_phase, kind, now))
+            }
+            Freshness::StaleWhileRevalidate => {
+                self.clone().revalidate(key);
+                Ok(self.hit(object, CachePhase::StaleWhileRevalidate, kind, now))
+            }
+            Freshness::StaleIfError => Err(Some(object)),
+            Freshness::Expired => Err(None),
         }
     }
 
@@ -319,21 +328,34 @@ impl Inner {
         now: u64,
     ) -> UpstreamResponse {
         self.metrics.lookup(phase);
-        let mut headers = replay_headers(&object.meta);
-        headers.insert(x_cache(), HeaderValue::from_static(phase.label()));
+        let mut response = respond(&object.meta, phase, kind, UpstreamBody::Full(object.body));
         // RFC 9111 §5.1: how long the object has been in this cache.
         let age = now.saturating_sub(object.meta.stored_at_ms) / 1000;
-        headers.insert(http::header::AGE, HeaderValue::from(age));
-        UpstreamResponse {
-            status: StatusCode::from_u16(object.meta.status).unwrap_or(StatusCode::OK),
-            kind,
-            content_type: "application/octet-stream",
-            cache_control: field(&object.meta, "cache-control")
-                .unwrap_or("no-store")
-                .to_owned(),
-            headers,
-            body: UpstreamBody::Full(object.body),
-        }
+        response
+            .headers
+            .insert(http::header::AGE, HeaderValue::from(age));
+        response
+    }
+}
+
+/// A response replaying `meta`'s stored fields, tagged with `x-cache: phase`.
+fn respond(
+    meta: &ObjectMeta,
+    phase: CachePhase,
+    kind: ObjectKind,
+    body: UpstreamBody,
+) -> UpstreamResponse {
+    let mut headers = replay_headers(meta);
+    headers.insert(x_cache(), HeaderValue::from_static(phase.label()));
+    UpstreamResponse {
+        status: StatusCode::from_u16(meta.status).unwrap_or(StatusCode::BAD_GATEWAY),
+        kind,
+        content_type: "application/octet-stream",
+        cache_control: field(meta, "cache-control")
+            .unwrap_or("no-store")
+            .to_owned(),
+        headers,
+        body,
     }
 }
 
@@ -343,13 +365,11 @@ fn with_etag(object: &CachedObject) -> CachedObject {
     if object.meta.status != 200 || field(&object.meta, "etag").is_some() {
         return object.clone();
     }
-    let tag = format!(
-        "\"{:x}-{:016x}\"",
-        object.body.len(),
-        xxhash_rust::xxh3::xxh3_64(&object.body)
-    );
     let mut meta = (*object.meta).clone();
-    meta.headers.push(("etag".into(), tag));
+    meta.headers.push((
+        "etag".into(),
+        crate::pipeline::response_filter::etag_of(&object.body),
+    ));
     CachedObject {
         meta: Arc::new(meta),
         body: object.body.clone(),

@@ -168,15 +168,23 @@ pub fn preflight(ctx: &RequestCtx) -> Response<ResponseBody> {
 }
 
 /// The strong entity-tag of `bytes`: `"<len hex>-<xxh3-64 hex>"`, quoted (§8.8.3).
+pub fn etag_of(bytes: &[u8]) -> String {
+    format!(
+        "\"{:x}-{:016x}\"",
+        bytes.len(),
+        xxhash_rust::xxh3::xxh3_64(bytes)
+    )
+}
+
+/// [`etag_of`], hashed on the blocking pool above [`ETAG_INLINE_MAX_BYTES`].
 pub async fn strong_etag(bytes: Bytes) -> String {
-    let tag = |b: &[u8]| format!("\"{:x}-{:016x}\"", b.len(), xxhash_rust::xxh3::xxh3_64(b));
     if bytes.len() <= ETAG_INLINE_MAX_BYTES {
-        return tag(&bytes);
+        return etag_of(&bytes);
     }
     let copy = bytes.clone();
-    match tokio::task::spawn_blocking(move || tag(&copy)).await {
+    match tokio::task::spawn_blocking(move || etag_of(&copy)).await {
         Ok(t) => t,
-        Err(_) => tag(&bytes),
+        Err(_) => etag_of(&bytes),
     }
 }
 
