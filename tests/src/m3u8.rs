@@ -464,6 +464,17 @@ impl MediaPlaylist {
     }
 }
 
+/// `part{msn}.{p}.m4s` → `(msn, p)`.
+pub fn parse_part_uri(uri: &str) -> Result<(u64, u64)> {
+    let file = uri.rsplit('/').next().unwrap_or(uri);
+    let stem = file
+        .strip_prefix("part")
+        .and_then(|s| s.strip_suffix(".m4s"))
+        .with_context(|| format!("{uri} is not part{{n}}.{{p}}.m4s"))?;
+    let (n, p) = stem.split_once('.').context("part{n}.{p}")?;
+    Ok((n.parse()?, p.parse()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

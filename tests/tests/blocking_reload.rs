@@ -42,17 +42,6 @@ fn config(grace_s: f64) -> OriginConfig {
     }
 }
 
-/// `part{msn}.{p}.m4s` → `(msn, p)`.
-fn parse_part_uri(uri: &str) -> Result<(u64, u64)> {
-    let file = uri.rsplit('/').next().unwrap_or(uri);
-    let stem = file
-        .strip_prefix("part")
-        .and_then(|s| s.strip_suffix(".m4s"))
-        .with_context(|| format!("{uri} is not part{{n}}.{{p}}.m4s"))?;
-    let (n, p) = stem.split_once('.').context("part{n}.{p}")?;
-    Ok((n.parse()?, p.parse()?))
-}
-
 /// A blocking-reload answer: 200, a media playlist, and the media playlist cache
 /// rule (ARCHITECTURE.md: `public, max-age=` one part target).
 fn blocking_ok(r: &Response) -> Result<MediaPlaylist> {
@@ -145,7 +134,7 @@ fn blocking_reload_holds_rejects_and_hints() {
             let hint = m
                 .preload_part_uri()
                 .context("no EXT-X-PRELOAD-HINT TYPE=PART")?;
-            let (msn, part) = parse_part_uri(hint)?;
+            let (msn, part) = m3u8::parse_part_uri(hint)?;
             let r = http::get(&format!("{url}?_HLS_msn={msn}&_HLS_part={part}"))?;
             let held = blocking_ok(&r)?;
             // §6.2.5.2: hold until the playlist "contains Partial Segment P of MSN M or later".

@@ -27,6 +27,7 @@ use tests::edge::{Edge, EdgeConfig};
 use tests::fixture::LiveFixture;
 use tests::http::{self, Response};
 use tests::live::fetch_media;
+use tests::m3u8::parse_part_uri;
 use tests::m3u8::{self, MediaPlaylist};
 use tests::origin::OriginConfig;
 use tests::publisher::PublishOptions;
@@ -85,17 +86,6 @@ fn same_bytes(what: &str, got: &[u8], want: &[u8]) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// `part{msn}.{p}.m4s` → `(msn, p)`.
-fn parse_part_uri(uri: &str) -> Result<(u64, u64)> {
-    let file = uri.rsplit('/').next().unwrap_or(uri);
-    let stem = file
-        .strip_prefix("part")
-        .and_then(|s| s.strip_suffix(".m4s"))
-        .with_context(|| format!("{uri} is not part{{n}}.{{p}}.m4s"))?;
-    let (n, p) = stem.split_once('.').context("part{n}.{p}")?;
-    Ok((n.parse()?, p.parse()?))
 }
 
 /// The newest complete segment's URI in the origin's playlist.
