@@ -11,6 +11,7 @@
 //! (N paced publishers, CPU per stream of the server under test).
 #![forbid(unsafe_code)]
 
+pub mod edge_load;
 pub mod elementary;
 pub mod flv_file;
 pub mod flv_tags;
