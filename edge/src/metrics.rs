@@ -11,11 +11,15 @@
 //! | `ferrocast_http_request_duration_seconds` | histogram | `kind` | request arrival → response head ready (includes blocking-reload waits) |
 //! | `ferrocast_http_response_body_bytes_total` | counter | `kind` | body bytes handed to the transport |
 //! | `ferrocast_http_requests_in_flight` | gauge | | requests received whose response body is not finished (or dropped) yet |
+//! | `ferrocast_http_connections_open` | gauge | | TCP connections being served (HTTP/1.1 and HTTP/2, TLS included) |
+//! | `ferrocast_http_connections_rejected_total` | counter | | connections closed on accept because `max_connections` were open |
+//! | `ferrocast_http_connections_timed_out_total` | counter | `reason` | connections closed by a limit: `header` (request head too slow), `idle` (keep-alive idle) |
 
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::body::{BodyGuard, InFlight};
@@ -41,6 +45,46 @@ pub struct HttpMetrics {
     duration: HistogramVec,
     bytes: IntCounterVec,
     in_flight: IntGauge,
+    connections: ConnectionMetrics,
+}
+
+/// Listener-level counters: open, rejected and timed-out connections.
+#[derive(Clone, Debug)]
+pub struct ConnectionMetrics {
+    /// `ferrocast_http_connections_open`.
+    pub open: IntGauge,
+    /// `ferrocast_http_connections_rejected_total`.
+    pub rejected: IntCounter,
+    /// `ferrocast_http_connections_timed_out_total{reason}`.
+    pub timed_out: IntCounterVec,
+}
+
+impl ConnectionMetrics {
+    fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let open = IntGauge::new(
+            "ferrocast_http_connections_open",
+            "TCP connections being served",
+        )?;
+        let rejected = IntCounter::new(
+            "ferrocast_http_connections_rejected_total",
+            "Connections closed on accept because max_connections were open",
+        )?;
+        let timed_out = IntCounterVec::new(
+            Opts::new(
+                "ferrocast_http_connections_timed_out_total",
+                "Connections closed by the header or idle timeout",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(open.clone()))?;
+        registry.register(Box::new(rejected.clone()))?;
+        registry.register(Box::new(timed_out.clone()))?;
+        Ok(Self {
+            open,
+            rejected,
+            timed_out,
+        })
+    }
 }
 
 impl HttpMetrics {
@@ -76,12 +120,14 @@ impl HttpMetrics {
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(bytes.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
+        let connections = ConnectionMetrics::register(registry)?;
         Ok(Self {
             registry: registry.clone(),
             requests,
             duration,
             bytes,
             in_flight,
+            connections,
         })
     }
 
@@ -105,6 +151,11 @@ impl HttpMetrics {
     /// is finished or dropped.
     pub(crate) fn body_guard(&self, kind: ObjectKind, in_flight: InFlight) -> BodyGuard {
         BodyGuard::new(self.bytes.with_label_values(&[kind.label()]), in_flight)
+    }
+
+    /// The listener's connection metrics.
+    pub fn connections(&self) -> &ConnectionMetrics {
+        &self.connections
     }
 
     /// Current value of the in-flight gauge.

@@ -14,6 +14,14 @@ use serde::{Deserialize, Serialize};
 
 /// Default `[http] listen`.
 pub const DEFAULT_HTTP_LISTEN: &str = "0.0.0.0:8081";
+/// Default `[http] max_connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = crate::server::DEFAULT_MAX_CONNECTIONS;
+/// Default `[http] max_header_bytes`.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = crate::server::DEFAULT_MAX_HEADER_BYTES;
+/// Default `[http] header_timeout_ms`.
+pub const DEFAULT_HEADER_TIMEOUT_MS: u64 = 10_000;
+/// Default `[http] idle_timeout_ms`.
+pub const DEFAULT_HTTP_IDLE_TIMEOUT_MS: u64 = 60_000;
 /// Default `[http3] listen` (HTTP/3 arrives with issue 6).
 pub const DEFAULT_HTTP3_LISTEN: &str = "0.0.0.0:8444";
 /// Default `[upstream] parents`: an origin on the same machine.
@@ -64,12 +72,37 @@ pub struct EdgeConfig {
 pub struct HttpSection {
     /// TCP address for HTTP/1.1 and HTTP/2 (h2c, or TLS when `[tls]` is set).
     pub listen: SocketAddr,
+    /// Connections served at once; more are accepted and closed at once.
+    pub max_connections: usize,
+    /// Largest request head (request line + headers) in bytes; 431 beyond it.
+    pub max_header_bytes: usize,
+    /// HTTP/1.1: first byte of a request → complete head (slowloris defence).
+    pub header_timeout_ms: u64,
+    /// Keep-alive: close a connection with no request for this long.
+    pub idle_timeout_ms: u64,
 }
 
 impl Default for HttpSection {
     fn default() -> Self {
         Self {
             listen: DEFAULT_HTTP_LISTEN.parse().expect("valid default"),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            header_timeout_ms: DEFAULT_HEADER_TIMEOUT_MS,
+            idle_timeout_ms: DEFAULT_HTTP_IDLE_TIMEOUT_MS,
+        }
+    }
+}
+
+impl HttpSection {
+    /// The listener options these keys describe.
+    pub fn server_options(&self) -> crate::server::ServerOptions {
+        crate::server::ServerOptions {
+            max_connections: self.max_connections,
+            max_header_bytes: self.max_header_bytes,
+            header_read_timeout: Duration::from_millis(self.header_timeout_ms),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+            ..crate::server::ServerOptions::default()
         }
     }
 }
@@ -253,6 +286,19 @@ impl EdgeConfig {
                 ));
             }
         }
+        let h = &self.http;
+        if h.max_connections == 0 {
+            return invalid("[http] max_connections must be at least 1".into());
+        }
+        if h.max_header_bytes < crate::server::MIN_MAX_HEADER_BYTES {
+            return invalid(format!(
+                "[http] max_header_bytes must be at least {}",
+                crate::server::MIN_MAX_HEADER_BYTES
+            ));
+        }
+        if h.header_timeout_ms == 0 || h.idle_timeout_ms == 0 {
+            return invalid("[http] header_timeout_ms and idle_timeout_ms must be > 0".into());
+        }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return invalid("[tls] needs both cert and key".into());
         }
@@ -325,6 +371,8 @@ mod tests {
         assert!(err("[upstream]\nparents = [\"ftp://x\"]").contains("ftp://x"));
         assert!(err("[cache.disk]\npath = \"/x\"\nread = \"aio\"").contains("read"));
         assert!(err("[api]\nadmin_keys = [\"short\"]").contains("admin_keys"));
+        assert!(err("[http]\nmax_header_bytes = 100").contains("max_header_bytes"));
+        assert!(err("[http]\nmax_connections = 0").contains("max_connections"));
     }
 
     impl EdgeConfig {

@@ -3,6 +3,7 @@
 //! | file | concept |
 //! |---|---|
 //! | [`config`] | `configs/edge.toml`: every key with its default |
+//! | [`fd_limit`] | raise RLIMIT_NOFILE to fit `[http] max_connections` |
 //! | [`cache_key`] | phase 2: the cache key (token stripped, playlist directives kept) |
 //! | [`freshness`] | RFC 9111 / RFC 5861: may a response be stored, for how long |
 //! | [`metrics`] | cache lookups by phase, tier fill, disk writes |
@@ -13,6 +14,7 @@
 pub mod cache_key;
 pub mod caching_upstream;
 pub mod config;
+pub mod fd_limit;
 pub mod freshness;
 pub mod metrics;
 pub mod purge;

@@ -142,11 +142,14 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let http = tokio::spawn(crate::server::serve(
+    let limit = super::fd_limit::raise_for(config.http.max_connections);
+    tracing::debug!(?limit, "open-files limit");
+    let http = tokio::spawn(crate::server::serve_with(
         listener,
         pipeline,
         tls,
         stopped(stop_rx.clone()),
+        config.http.server_options(),
     ));
     ready.store(true, Ordering::Relaxed);
     println!("{}", banner(&config));

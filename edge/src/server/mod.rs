@@ -8,8 +8,10 @@
 //!   sees either protocol.
 //! - `TCP_NODELAY` on every connection: parts and playlist updates are small writes
 //!   that must not wait for Nagle.
-//! - Limits: header read timeout (slowloris), TLS handshake timeout, HTTP/2
-//!   concurrent streams; a bad request or connection only ends that connection.
+//! - Limits ([`ServerOptions`]): maximum connections (more are accepted and closed at
+//!   once), request head size (431), header timeout (slowloris) and keep-alive idle
+//!   timeout ([`activity`]), TLS handshake timeout, HTTP/2 concurrent streams; a bad
+//!   request or connection only ends that connection.
 //! - Graceful shutdown: when the `shutdown` future completes, stop accepting, ask
 //!   every connection to finish (HTTP/1.1: close after the current response; HTTP/2:
 //!   GOAWAY, RFC 9113 §6.8), wait up to [`ServerOptions::shutdown_grace`] for
@@ -18,60 +20,27 @@
 //! A future HTTP/3 listener (quinn + h3) sits beside this module and calls the same
 //! [`Pipeline::handle`].
 
-use std::convert::Infallible;
+mod activity;
+mod connection;
+mod options;
+mod tracked_io;
+
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use crate::pipeline::{PeerAddr, Pipeline};
+pub use activity::{ConnTimeouts, TimeoutReason};
+use connection::{Connection, Slot};
+pub use options::*;
 
-/// Default for [`ServerOptions::shutdown_grace`].
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// Default for [`ServerOptions::header_read_timeout`].
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default for [`ServerOptions::tls_handshake_timeout`].
-pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default for [`ServerOptions::max_concurrent_streams`].
-pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 256;
-/// Pause after an accept error such as EMFILE, so a full fd table is not a busy loop.
-pub const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
-
-/// Listener tuning; [`Default`] gives the documented defaults.
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    /// How long in-flight requests may run after shutdown was requested.
-    pub shutdown_grace: Duration,
-    /// HTTP/1.1: time allowed to receive a complete request head.
-    pub header_read_timeout: Duration,
-    /// Time allowed for a TLS handshake.
-    pub tls_handshake_timeout: Duration,
-    /// HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS` (RFC 9113 §6.5.2). Blocking playlist
-    /// reloads hold streams, so this is generous.
-    pub max_concurrent_streams: u32,
-}
-
-impl Default for ServerOptions {
-    fn default() -> Self {
-        Self {
-            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
-            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
-            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
-            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
-        }
-    }
-}
+use crate::pipeline::Pipeline;
 
 /// Serve `pipeline` on `listener` (HTTPS when `tls` is given) until `shutdown`
 /// completes, then drain gracefully; see the module docs. Uses default options.
@@ -94,6 +63,12 @@ pub async fn serve_with(
 ) {
     let acceptor = tls.map(TlsAcceptor::from);
     let builder = Arc::new(connection_builder(&options));
+    let slots = Arc::new(Semaphore::new(options.max_connections));
+    let metrics = pipeline.metrics().connections().clone();
+    let timeouts = ConnTimeouts {
+        header: options.header_read_timeout,
+        idle: options.idle_timeout,
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let local = listener.local_addr().ok();
@@ -104,11 +79,21 @@ pub async fn serve_with(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
+                    let Ok(permit) = slots.clone().try_acquire_owned() else {
+                        // Full: close at once, so the client can try another edge.
+                        metrics.rejected.inc();
+                        tracing::debug!(%peer, "max_connections reached; closing");
+                        drop(tcp);
+                        continue;
+                    };
                     let conn = Connection {
                         builder: builder.clone(),
                         pipeline: pipeline.clone(),
                         peer,
                         stop: stop_rx.clone(),
+                        timeouts,
+                        metrics: metrics.clone(),
+                        slot: Slot::new(permit, metrics.open.clone()),
                     };
                     let acceptor = acceptor.clone();
                     let handshake = options.tls_handshake_timeout;
@@ -144,11 +129,15 @@ fn connection_builder(options: &ServerOptions) -> auto::Builder<TokioExecutor> {
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(options.header_read_timeout);
+        // The header and idle timeouts are ours (`activity`): hyper's runs while a
+        // keep-alive connection is idle too, so it would cut idle players early.
+        .header_read_timeout(None)
+        .max_buf_size(options.max_header_bytes.max(MIN_MAX_HEADER_BYTES));
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_concurrent_streams(options.max_concurrent_streams);
+        .max_concurrent_streams(options.max_concurrent_streams)
+        .max_header_list_size(options.max_header_bytes.try_into().unwrap_or(u32::MAX));
     builder
 }
 
@@ -163,62 +152,6 @@ async fn accept_error(e: io::Error) {
             tracing::warn!(error = %e, "accept failed; pausing");
             tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
         }
-    }
-}
-
-/// One accepted TCP connection.
-struct Connection {
-    builder: Arc<auto::Builder<TokioExecutor>>,
-    pipeline: Arc<Pipeline>,
-    peer: SocketAddr,
-    stop: watch::Receiver<bool>,
-}
-
-impl Connection {
-    async fn run(self, tcp: TcpStream, tls: Option<TlsAcceptor>, handshake_timeout: Duration) {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(peer = %self.peer, error = %e, "set TCP_NODELAY");
-        }
-        let Some(acceptor) = tls else {
-            return self.serve_io(tcp).await;
-        };
-        match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
-            Ok(Ok(stream)) => self.serve_io(stream).await,
-            Ok(Err(e)) => tracing::debug!(peer = %self.peer, error = %e, "TLS handshake failed"),
-            Err(_) => tracing::debug!(peer = %self.peer, "TLS handshake timed out"),
-        }
-    }
-
-    async fn serve_io<I>(mut self, io: I)
-    where
-        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        let pipeline = self.pipeline.clone();
-        let peer = self.peer;
-        let service = service_fn(move |req: hyper::Request<Incoming>| {
-            let pipeline = pipeline.clone();
-            async move {
-                // Delivery never reads request bodies; dropping it lets hyper discard it.
-                let mut req = req.map(|_| ());
-                req.extensions_mut().insert(PeerAddr(peer));
-                Ok::<_, Infallible>(pipeline.handle(req).await)
-            }
-        });
-        let conn = self.builder.serve_connection(TokioIo::new(io), service);
-        tokio::pin!(conn);
-        tokio::select! {
-            result = conn.as_mut() => return log_end(peer, result),
-            _ = self.stop.wait_for(|stop| *stop) => {}
-        }
-        conn.as_mut().graceful_shutdown();
-        log_end(peer, conn.await);
-    }
-}
-
-fn log_end(peer: SocketAddr, result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
-    if let Err(e) = result {
-        // Protocol errors, resets and timeouts of one client: worth a debug line only.
-        tracing::debug!(%peer, error = %e, "connection ended with error");
     }
 }
 
