@@ -1,4 +1,5 @@
-//! HTTPS with a self-signed certificate: ALPN picks h2 or http/1.1 on the same port.
+//! HTTPS with self-signed certificates: ALPN picks h2 or http/1.1 on the same port,
+//! and SNI picks the certificate among several loaded from PEM files.
 
 mod common;
 
@@ -33,8 +34,23 @@ async fn connect(
     tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
     Option<Vec<u8>>,
 ) {
+    connect_as(server, std::slice::from_ref(cert), "localhost", alpn).await
+}
+
+/// A TLS client trusting `certs`, asking for `name` by SNI.
+async fn connect_as(
+    server: &TestServer,
+    certs: &[CertificateDer<'static>],
+    name: &str,
+    alpn: &[&[u8]],
+) -> (
+    tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    Option<Vec<u8>>,
+) {
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert.clone()).unwrap();
+    for cert in certs {
+        roots.add(cert.clone()).unwrap();
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -43,7 +59,7 @@ async fn connect(
         .with_no_client_auth();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let name = ServerName::try_from("localhost").unwrap();
+    let name = ServerName::try_from(name.to_owned()).unwrap();
     let tls = TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
         .await
@@ -109,4 +125,120 @@ async fn plain_request(client: &mut Client) -> Result<(), hyper::Error> {
         .body(http_body_util::Empty::new())
         .unwrap();
     send.send_request(req).await.map(drop)
+}
+
+/// A self-signed certificate for `names`, written as PEM into `dir`.
+fn pem_pair(
+    dir: &std::path::Path,
+    stem: &str,
+    names: &[&str],
+) -> (CertificateDer<'static>, edge::tls::SniCertificate) {
+    let ck =
+        rcgen::generate_simple_self_signed(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    let cert = dir.join(format!("{stem}.crt"));
+    let key = dir.join(format!("{stem}.key"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    let entry = edge::tls::SniCertificate {
+        names: names.iter().map(|n| n.to_string()).collect(),
+        cert,
+        key,
+    };
+    (ck.cert.der().clone(), entry)
+}
+
+#[tokio::test]
+async fn sni_picks_the_certificate_for_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (default_der, default) = pem_pair(dir.path(), "default", &["localhost"]);
+    let (a_der, a) = pem_pair(dir.path(), "a", &["a.example.net"]);
+    let (wild_der, wild) = pem_pair(dir.path(), "wild", &["*.cdn.example.net"]);
+    let config =
+        edge::tls::server_config_with_sni((&default.cert, &default.key), &[a, wild]).unwrap();
+    let server = TestServer::start_with(Some(config), options(Duration::from_secs(5))).await;
+    let all = [default_der.clone(), a_der.clone(), wild_der.clone()];
+    for (name, expected) in [
+        ("a.example.net", &a_der),
+        ("x.cdn.example.net", &wild_der),
+        ("localhost", &default_der),
+        ("other.example.net", &default_der),
+    ] {
+        let (tls, _) = connect_as_lenient(&server, name).await;
+        let presented = tls.get_ref().1.peer_certificates().unwrap()[0].clone();
+        assert_eq!(&presented, expected, "certificate for {name}");
+    }
+    // And a real request over the SNI-selected certificate.
+    let (tls, _) = connect_as(&server, &all, "a.example.net", &[b"h2"]).await;
+    let mut client = Client::handshake(TokioIo::new(tls), Version::HTTP_2).await;
+    let (parts, _) = client.fetch(Method::GET, "/healthz", &[]).await;
+    assert_eq!(parts.status, StatusCode::OK);
+}
+
+/// Like [`connect_as`] but accepting any certificate, so a default certificate
+/// served for an unknown name can be inspected.
+async fn connect_as_lenient(
+    server: &TestServer,
+    name: &str,
+) -> (
+    tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    Option<Vec<u8>>,
+) {
+    #[derive(Debug)]
+    struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+    impl rustls::client::danger::ServerCertVerifier for AcceptAny {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: rustls::pki_types::UnixTime,
+        ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        }
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let name = ServerName::try_from(name.to_owned()).unwrap();
+    let tls = TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    (tls, None)
 }

@@ -131,6 +131,9 @@ pub struct TlsSection {
     pub cert: Option<PathBuf>,
     /// PEM private key.
     pub key: Option<PathBuf>,
+    /// More certificates, chosen by the client's SNI name; `cert`/`key` stay the
+    /// default for other names and clients without SNI.
+    pub sni: Vec<crate::tls::SniCertificate>,
 }
 
 /// `[upstream]`.
@@ -301,6 +304,14 @@ impl EdgeConfig {
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return invalid("[tls] needs both cert and key".into());
+        }
+        if !self.tls.sni.is_empty() && self.tls.cert.is_none() {
+            return invalid(
+                "[[tls.sni]] certificates need the default [tls] cert and key too".into(),
+            );
+        }
+        if self.tls.sni.iter().any(|s| s.names.is_empty()) {
+            return invalid("[[tls.sni]] entries need at least one name".into());
         }
         if self.cache.memory.bytes < 1 << 20 {
             return invalid("[cache.memory] bytes must be at least 1 MiB".into());

@@ -101,9 +101,13 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
         metrics,
     ));
     let tls = match (&config.tls.cert, &config.tls.key) {
-        (Some(cert), Some(key)) => {
+        (Some(cert), Some(key)) if config.tls.sni.is_empty() => {
             Some(crate::tls::server_config(cert, key).context("loading [tls] cert/key")?)
         }
+        (Some(cert), Some(key)) => Some(
+            crate::tls::server_config_with_sni((cert, key), &config.tls.sni)
+                .context("loading [tls] cert/key and [[tls.sni]]")?,
+        ),
         _ => None,
     };
     let tokens = if config.auth.public_key.is_empty() {

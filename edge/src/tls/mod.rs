@@ -1,11 +1,13 @@
-//! TLS configuration for the HTTPS listener: one certificate chain and key from PEM.
+//! TLS configuration for the HTTPS listener: certificate chains and keys from PEM.
 //!
 //! The config advertises ALPN `h2` then `http/1.1` (RFC 7301; RFC 9113 §3.2 for the
 //! `h2` identifier), so browsers negotiate HTTP/2 and older clients HTTP/1.1 on the same
 //! port. The `ring` crypto provider is named explicitly rather than installed process
 //! wide, so nothing depends on which crate installs a default first. TLS 1.2 and 1.3
-//! (rustls's safe defaults). Several certificates chosen by SNI come later (issue 6):
-//! they would replace `with_single_cert` by a `ResolvesServerCert`.
+//! (rustls's safe defaults).
+//!
+//! One certificate ([`server_config`]) or several chosen by the client's SNI name
+//! ([`server_config_with_sni`], [`sni`]).
 //!
 //! Loading reads files synchronously: call it at start-up, not on a request path.
 
@@ -15,7 +17,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
+
+pub mod sni;
+
+pub use sni::{SniCertificate, SniResolver};
 
 /// ALPN protocol identifiers offered, most preferred first.
 pub const ALPN_PROTOCOLS: [&[u8]; 2] = [b"h2", b"http/1.1"];
@@ -37,6 +44,15 @@ pub enum TlsError {
     /// The key file holds no PKCS#8, PKCS#1 or SEC1 private key.
     #[error("no private key found in {0}")]
     NoPrivateKey(PathBuf),
+    /// A name listed for an SNI certificate is not a DNS name, or the certificate is
+    /// not valid for it.
+    #[error("[tls] sni name {name:?}: {reason}")]
+    SniName {
+        /// The configured name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// rustls refused the certificate/key pair (mismatch, unsupported algorithm…).
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
@@ -45,6 +61,38 @@ pub enum TlsError {
 /// Load `cert` (PEM chain, leaf first) and `key` (PEM private key) into a server
 /// config with ALPN `h2`, `http/1.1`.
 pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    let (certs, key_der) = load_pem(cert, key)?;
+    server_config_from_der(certs, key_der)
+}
+
+/// A server config that picks the certificate by SNI among `sni`, and uses `default`
+/// (`cert`, `key`) for clients that send no name or an unknown one.
+pub fn server_config_with_sni(
+    default: (&Path, &Path),
+    sni: &[SniCertificate],
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certified = |cert: &Path, key: &Path| -> Result<CertifiedKey, TlsError> {
+        let (certs, key_der) = load_pem(cert, key)?;
+        Ok(CertifiedKey::from_der(certs, key_der, &provider)?)
+    };
+    let mut resolver = SniResolver::new(certified(default.0, default.1)?);
+    for entry in sni {
+        resolver.add(&entry.names, certified(&entry.cert, &entry.key)?)?;
+    }
+    let mut config = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(resolver));
+    config.alpn_protocols = ALPN_PROTOCOLS.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(config))
+}
+
+/// Reads a PEM certificate chain and private key.
+fn load_pem(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
     let read_err = |path: &Path| {
         let path = path.to_owned();
         move |source| TlsError::Read { path, source }
@@ -60,7 +108,7 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
     let key_der = rustls_pemfile::private_key(&mut reader)
         .map_err(read_err(key))?
         .ok_or_else(|| TlsError::NoPrivateKey(key.to_owned()))?;
-    server_config_from_der(certs, key_der)
+    Ok((certs, key_der))
 }
 
 /// A server config from a DER certificate chain and key already in memory (tests,
