@@ -15,7 +15,7 @@
 //! | offset | bytes | field |
 //! |---|---|---|
 //! | 0 | [`store_file::FILE_HEADER_BYTES`] | file header: magic `FCSTORE\0`, version, file index, file count, file length, segment length, xxh3-64 |
-//! | header + `k · segment` | segment length | segment `k` of this file: records back to back, zeros or an older turn's records after the last one |
+//! | header + `k · segment` | segment length | segment `k` of this file: records back to back, 8 zero bytes after the last one (where they fit), then zeros or an older turn's records |
 //!
 //! ## Record layout (version 1, little-endian, 8-byte aligned)
 //!
@@ -38,9 +38,12 @@
 //!
 //! Every segment's records share one epoch, and epochs only grow. A scan of a
 //! segment stops at the first record whose magic or epoch does not match the first
-//! one, so leftovers of an older turn are never resurrected; a record whose checksum
-//! fails is skipped and counted. Applying the segments in epoch order replays the log:
-//! later records for a key replace earlier ones, tombstones (purges) remove them.
+//! one, so leftovers of an older turn are never resurrected (nor, thanks to the zeros
+//! written after each record, this epoch's leftovers of an earlier session: damage
+//! that hid a segment's first record on open gets its epoch reused); a record whose
+//! checksum fails is skipped and counted. Applying the segments in epoch order replays
+//! the log: later records for a key replace earlier ones, tombstones (purges) remove
+//! them.
 //!
 //! ## Restart
 //!
@@ -71,6 +74,8 @@ mod snapshot;
 pub mod store_file;
 mod tier;
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;
 

@@ -17,12 +17,16 @@ use bytes::Bytes;
 
 use super::index::{Index, Loc};
 use super::reader::{open_reader, StoreRead};
-use super::record::{self, RecordHead, RecordKind, MAX_KEY_BYTES};
+use super::record::{self, RecordHead, RecordKind, MAX_KEY_BYTES, RECORD_ALIGN};
 use super::scan::{self, Store};
 use super::snapshot;
 use super::store_file::{self, Geometry};
 use super::{DiskConfig, DiskError, DiskStats};
 use crate::object::{CachedObject, ObjectMeta};
+
+/// Written after each record where it fits (see `DiskTier::append`): no record starts
+/// with zeros, so a scan stops there.
+const END_MARKER: [u8; RECORD_ALIGN] = [0; RECORD_ALIGN];
 
 /// The disk tier. `Send + Sync`; share it as `Arc<DiskTier>` and call its blocking
 /// methods from blocking threads (`spawn_blocking`).
@@ -310,7 +314,16 @@ impl DiskTier {
         let (file, seg_offset) = self.geo.locate(seg);
         let (h, pad) = head.seal(epoch, body);
         let len = h.len() + body.len();
-        store_file::write_all_at(&self.files[file], &[h, body, pad], seg_offset + offset)
+        // Zeros after the record, where they fit, end a later scan of this segment there:
+        // bytes beyond may be records of this very epoch left by an earlier session
+        // (when damage hid this segment's first header on open, its epoch was reused),
+        // and replaying them would put older objects over newer ones or undo purges.
+        let end: &[u8] = if offset + stored + END_MARKER.len() as u64 <= self.geo.segment_bytes {
+            &END_MARKER
+        } else {
+            &[]
+        };
+        store_file::write_all_at(&self.files[file], &[h, body, pad, end], seg_offset + offset)
             .map_err(|e| DiskError::io(&self.paths[file], e))?;
         w.current = Some((seg, epoch, offset + stored));
         Ok(Loc {
