@@ -42,6 +42,8 @@ pub struct EdgeConfig {
     pub disk: Option<(PathBuf, u64)>,
     /// `[api] admin_keys` (each at least 16 characters); empty: no purge API.
     pub admin_keys: Vec<String>,
+    /// `[cache.disk] snapshot_interval_s`; `None`: the edge's default.
+    pub snapshot_interval_s: Option<u64>,
     /// `RUST_LOG` for the edge.
     pub rust_log: String,
 }
@@ -55,6 +57,7 @@ impl EdgeConfig {
             memory_bytes: 64 << 20,
             disk: None,
             admin_keys: Vec::new(),
+            snapshot_interval_s: None,
             rust_log: "info".into(),
         }
     }
@@ -81,6 +84,9 @@ impl EdgeConfig {
                 "\n[cache.disk]\npath = {:?}\nbytes = {bytes}\n",
                 path.display().to_string()
             ));
+            if let Some(secs) = self.snapshot_interval_s {
+                s.push_str(&format!("snapshot_interval_s = {secs}\n"));
+            }
         }
         s
     }

@@ -43,6 +43,8 @@ pub const DEFAULT_MEMORY_BYTES: u64 = 512 << 20;
 pub const DEFAULT_DISK_BYTES: u64 = 4 << 30;
 /// Default `[cache.disk] files`.
 pub const DEFAULT_DISK_FILES: usize = 1;
+/// Default `[cache.disk] snapshot_interval_s`.
+pub const DEFAULT_SNAPSHOT_INTERVAL_S: u64 = 60;
 /// Default `[cache.disk] read`.
 pub const DEFAULT_DISK_READ: &str = "mmap";
 
@@ -212,6 +214,9 @@ pub struct DiskSection {
     pub files: usize,
     /// How hits are read: `"mmap"` or `"io_uring"`.
     pub read: String,
+    /// Seconds between index snapshots while running (0: only at shutdown). After a
+    /// crash, start-up scans only what was written since the last one.
+    pub snapshot_interval_s: u64,
 }
 
 impl Default for DiskSection {
@@ -221,6 +226,7 @@ impl Default for DiskSection {
             bytes: DEFAULT_DISK_BYTES,
             files: DEFAULT_DISK_FILES,
             read: DEFAULT_DISK_READ.into(),
+            snapshot_interval_s: DEFAULT_SNAPSHOT_INTERVAL_S,
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use cache::disk::{DiskConfig, DiskTier, ReadMode};
@@ -143,6 +144,14 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let health = tokio::spawn(parents.clone().run_health_checks(stop_rx.clone()));
+    let snapshots = match (&disk, config.cache.disk.snapshot_interval_s) {
+        (Some(disk), secs) if secs > 0 => Some(tokio::spawn(periodic_snapshots(
+            disk.clone(),
+            Duration::from_secs(secs),
+            stop_rx.clone(),
+        ))),
+        _ => None,
+    };
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
@@ -164,13 +173,46 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
     let _ = stop_tx.send(true);
     let _ = http.await;
     let _ = health.await;
+    if let Some(task) = snapshots {
+        let _ = task.await;
+    }
     if let Some(disk) = disk {
-        match tokio::task::spawn_blocking(move || disk.snapshot()).await {
-            Ok(Ok(())) => tracing::info!("disk index snapshot written"),
-            Ok(Err(e)) => tracing::warn!("disk index snapshot failed: {e}"),
-            Err(e) => tracing::warn!("disk index snapshot failed: {e}"),
-        }
+        snapshot(disk).await;
     }
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+/// Writes the disk index snapshot off the async workers, logging the outcome.
+async fn snapshot(disk: Arc<DiskTier>) {
+    let started = std::time::Instant::now();
+    match tokio::task::spawn_blocking(move || disk.snapshot()).await {
+        Ok(Ok(())) => tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "disk index snapshot written"
+        ),
+        Ok(Err(e)) => tracing::warn!("disk index snapshot failed: {e}"),
+        Err(e) => tracing::warn!("disk index snapshot failed: {e}"),
+    }
+}
+
+/// Snapshots the disk index every `interval` until `stop`, so that a crash costs
+/// only a scan of what was written since the last one.
+async fn periodic_snapshots(
+    disk: Arc<DiskTier>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stopping = tokio::select! {
+            _ = ticks.tick() => false,
+            _ = stop.wait_for(|s| *s) => true,
+        };
+        if stopping {
+            return;
+        }
+        snapshot(disk.clone()).await;
+    }
 }
