@@ -89,11 +89,11 @@ impl DiskTier {
             "disk tier opened"
         );
         let (next_seg, disk_next_epoch) = match rebuilt.head {
-            Some((seg, epoch)) => ((seg + 1) % geo.segments(), epoch + 1),
+            Some((seg, epoch)) => ((seg + 1) % geo.segments(), epoch.saturating_add(1)),
             None => (0, 1),
         };
         // Never reuse an epoch a snapshot may name, even if its segment never hit disk.
-        let next_epoch = disk_next_epoch.max(snap_head.map_or(0, |e| e + 1));
+        let next_epoch = disk_next_epoch.max(snap_head.map_or(0, |e| e.saturating_add(1)));
         let reader = open_reader(config.read_mode, &files, &paths)?;
         Ok(DiskTier {
             dir: config.path.clone(),
