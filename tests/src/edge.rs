@@ -44,6 +44,8 @@ pub struct EdgeConfig {
     pub admin_keys: Vec<String>,
     /// `[cache.disk] snapshot_interval_s`; `None`: the edge's default.
     pub snapshot_interval_s: Option<u64>,
+    /// More `[http]` keys, as (key, TOML value): limits such as `header_timeout_ms`.
+    pub http_keys: Vec<(String, String)>,
     /// `RUST_LOG` for the edge.
     pub rust_log: String,
 }
@@ -58,6 +60,7 @@ impl EdgeConfig {
             disk: None,
             admin_keys: Vec::new(),
             snapshot_interval_s: None,
+            http_keys: Vec::new(),
             rust_log: "info".into(),
         }
     }
@@ -71,8 +74,13 @@ impl EdgeConfig {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let http_keys: String = self
+            .http_keys
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}\n"))
+            .collect();
         let mut s = format!(
-            "[http]\nlisten = \"{http}\"\n\n[http3]\nlisten = \"127.0.0.1:{http3}\"\n\n\
+            "[http]\nlisten = \"{http}\"\n{http_keys}\n[http3]\nlisten = \"127.0.0.1:{http3}\"\n\n\
              [upstream]\nparents = [{parents}]\n\n[cache.memory]\nbytes = {mem}\n\n\
              [api]\nadmin_keys = [{keys}]\n",
             parents = list(&self.parents),
