@@ -251,10 +251,31 @@ start_varnish() {
 # The h2c port answers HTTP/2 with prior knowledge? (Else h2 is reported unsupported.)
 h2c_works() { curl -s --max-time 5 --http2-prior-knowledge -o /dev/null -w '%{http_version}' "http://127.0.0.1:$H2_PORT${PLAYLIST_PATHS[0]}" 2>/dev/null | grep -q '^2'; }
 
-# ferrocast lookups by x-cache phase from /metrics: "hit-memory=N hit-disk=N ..."
+# ferrocast lookups by x-cache phase and disk writes from /metrics:
+# "hit-memory=N hit-disk=N ... disk-writes=N"
 edge_lookups() {
-  curl -sf --max-time 5 "http://127.0.0.1:$H1_PORT/metrics" \
-    | sed -n 's/^ferrocast_edge_cache_lookups_total{result="\([^"]*\)"} \([0-9]*\).*/\1=\2/p' | tr '\n' ' '
+  curl -sf --max-time 5 "http://127.0.0.1:$H1_PORT/metrics" | sed -n \
+    -e 's/^ferrocast_edge_cache_lookups_total{result="\([^"]*\)"} \([0-9]*\).*/\1=\2/p' \
+    -e 's/^ferrocast_edge_cache_disk_writes_total \([0-9]*\).*/disk-writes=\1/p' | tr '\n' ' '
+}
+# CPU ticks (utime + stime) of a process and its descendants (nginx's worker,
+# varnishd's child).
+tree_pids() { local c; echo "$1"; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree_pids "$c"; done; }
+cpu_ticks() {
+  local p t=0
+  for p in $(tree_pids "$1"); do
+    t=$((t + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+# Runs a client command ("rps gbps errors") and appends the server's CPU % over it.
+with_cpu() {
+  local c0 r c1 t0 t1
+  c0=$(cpu_ticks "$SRV_PID"); t0=$(date +%s.%N)
+  r=$("$@")
+  c1=$(cpu_ticks "$SRV_PID"); t1=$(date +%s.%N)
+  echo "$r $(awk -v c=$((c1 - c0)) -v k="$TCK" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", c / k / (b - a) * 100 }')"
 }
 # "a=1 b=2" minus "a=0 b=1" → "a=1 b=1"
 lookup_delta() {
@@ -288,26 +309,26 @@ measure() { # server
   local s=$1 w r before
   for w in "${WORKLOADS[@]}"; do
     before=""; [[ $s == ferrocast* ]] && before=$(edge_lookups)
-    r=$(run_wrk "$H1_PORT" "$w" 32)
+    r=$(with_cpu run_wrk "$H1_PORT" "$w" 32)
     RES["$s $w h1"]+="$r;"
     [[ $s == ferrocast* ]] && TIERS["$s $w h1"]=$(lookup_delta "$(edge_lookups)" "$before")
-    log "$s $w h1: rps GB/s errors = $r ${TIERS["$s $w h1"]:-}"
+    log "$s $w h1: rps GB/s errors server-cpu% = $r ${TIERS["$s $w h1"]:-}"
     if [[ $H2_PORT == 0 ]]; then RES["$s $w h2"]+="unsupported;"; continue; fi
     before=""; [[ $s == ferrocast* ]] && before=$(edge_lookups)
-    r=$(run_h2load "$H2_PORT" "$w")
+    r=$(with_cpu run_h2load "$H2_PORT" "$w")
     RES["$s $w h2"]+="$r;"
     [[ $s == ferrocast* ]] && TIERS["$s $w h2"]=$(lookup_delta "$(edge_lookups)" "$before")
-    log "$s $w h2: rps GB/s errors = $r ${TIERS["$s $w h2"]:-}"
+    log "$s $w h2: rps GB/s errors server-cpu% = $r ${TIERS["$s $w h2"]:-}"
   done
   if [[ -z ${SKIP_P99:-} ]]; then
-    local out p99
-    run_wrk "$H1_PORT" playlist 1000 --latency >/dev/null
+    local out p50 p99 r rps errs
+    r=$(run_wrk "$H1_PORT" playlist 1000 --latency)
     out=$(<"$TMP/last-wrk.out")
+    p50=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "50%" { print $2; exit }' <<<"$out")
     p99=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "99%" { print $2; exit }' <<<"$out")
-    local errs
-    errs=$(awk '/Non-2xx or 3xx responses:/ { e += $NF } /Socket errors:/ { gsub(/,/, ""); e += $4 + $6 + $8 + $10 } END { print e + 0 }' <<<"$out")
-    P99[$s]+="$(to_ms "${p99:-0}")/${errs};"
-    log "$s playlist h1 1000 connections: p99 ${p99:-?} errors $errs"
+    read -r rps _ errs <<<"$r"
+    P99[$s]+="p50 $(to_ms "${p50:-0}") ms, p99 $(to_ms "${p99:-0}") ms, $rps req/s, $errs errors; "
+    log "$s playlist h1 1000 connections: p50 ${p50:-?} p99 ${p99:-?} $rps req/s errors $errs"
   fi
 }
 
@@ -383,7 +404,7 @@ fi
 
 # ---- report -------------------------------------------------------------------
 median() { tr ' ' '\n' | awk NF | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-# column k (1 rps, 2 GB/s, 3 errors) of "server workload proto", median over rounds
+# column k (1 rps, 2 GB/s, 3 errors, 4 server CPU %) of "server workload proto", median over rounds
 stat() {
   local v=${RES["$1"]:-}
   [[ -n $v ]] || { echo "-"; return; }
@@ -398,12 +419,13 @@ best() { # workload proto column: best of nginx and varnish, "value name"
 
 echo
 echo "edge_vs_peers: ${DURATION}s per measurement, ${ROUNDS} round(s), server on core $SCPU, clients on core $CCPU, 32 connections"
-printf '%-15s %-9s %-5s %12s %10s %8s  %s\n' server workload proto req/s GB/s errors "ferrocast x-cache (from /metrics)"
+echo "(srv_cpu%: the server's CPU over the run, 100 = its one core busy; a server well below 100 was not the bottleneck)"
+printf '%-15s %-9s %-5s %12s %8s %7s %9s  %s\n' server workload proto req/s GB/s errors srv_cpu% "ferrocast x-cache, disk writes (from /metrics)"
 for s in "${SERVERS[@]}"; do
   for w in "${WORKLOADS[@]}"; do
     for p in h1 h2; do
-      printf '%-15s %-9s %-5s %12s %10s %8s  %s\n' "$s" "$w" "$p" "$(stat "$s $w $p" 1)" "$(stat "$s $w $p" 2)" \
-        "$(stat "$s $w $p" 3)" "${TIERS["$s $w $p"]:-}"
+      printf '%-15s %-9s %-5s %12s %8s %7s %9s  %s\n' "$s" "$w" "$p" "$(stat "$s $w $p" 1)" "$(stat "$s $w $p" 2)" \
+        "$(stat "$s $w $p" 3)" "$(stat "$s $w $p" 4)" "${TIERS["$s $w $p"]:-}"
     done
   done
 done
@@ -425,7 +447,7 @@ if [[ " ${SERVERS[*]} " == *" ferrocast-mem "* ]] && [[ " ${SERVERS[*]} " == *" 
 fi
 if [[ -z ${SKIP_P99:-} ]]; then
   echo
-  echo "p99 latency, playlist, HTTP/1.1, 1000 connections (wrk --latency; ms/errors per round)"
+  echo "latency at 1000 connections: playlist hits, HTTP/1.1, wrk -t1 -c1000 --latency (per round)"
   for s in "${SERVERS[@]}"; do printf '  %-15s %s\n' "$s" "${P99[$s]:-}"; done
 fi
 if (( ${#RSS_LINES[@]} )); then
