@@ -409,7 +409,8 @@ stat() {
   local v=${RES["$1"]:-}
   [[ -n $v ]] || { echo "-"; return; }
   [[ $v == unsupported* ]] && { echo "n/a"; return; }
-  tr ';' '\n' <<<"$v" | awk NF | awk -v k="$2" '{ print $k }' | tr '\n' ' ' | median
+  tr ';' '\n' <<<"$v" | awk NF | awk -v k="$2" '{ print $k }' | tr '\n' ' ' | median \
+    | awk -v k="$2" '{ printf (k == 2 ? "%.3f\n" : "%.0f\n"), $1 }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
 best() { # workload proto column: best of nginx and varnish, "value name"
