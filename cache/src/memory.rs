@@ -10,6 +10,8 @@
 //! pushes the total over the capacity, moka evicts the least recently used entries
 //! during its housekeeping (which runs on later reads and writes, or at once with
 //! [`MemoryTier::run_pending_tasks`]), so the tier may exceed its capacity briefly.
+//! Objects above 1/[`MAX_OBJECT_FRACTION`] of the capacity are not stored at all, so
+//! one large object cannot flush much of the tier (they live on disk, if admitted).
 //!
 //! The tier uses moka's LRU policy, not its default TinyLFU admission: on a live
 //! edge the newest segment or part is the hottest object and is inserted exactly
@@ -64,7 +66,11 @@ pub type EvictionListener = Box<dyn Fn(Arc<str>, CachedObject, EvictionCause) + 
 /// The in-memory tier, bounded by bytes. Cheap to share behind an `Arc`.
 pub struct MemoryTier {
     cache: Cache<Arc<str>, CachedObject>,
+    max_object_bytes: u64,
 }
+
+/// The largest object the memory tier stores is its capacity divided by this.
+pub const MAX_OBJECT_FRACTION: u64 = 8;
 
 impl std::fmt::Debug for MemoryTier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -99,7 +105,13 @@ impl MemoryTier {
         }
         MemoryTier {
             cache: builder.build(),
+            max_object_bytes: capacity_bytes / MAX_OBJECT_FRACTION,
         }
+    }
+
+    /// The largest object this tier stores ([`MAX_OBJECT_FRACTION`] of its capacity).
+    pub fn max_object_bytes(&self) -> u64 {
+        self.max_object_bytes
     }
 
     /// The object stored under `key`, if any. The body is shared, not copied.
@@ -108,9 +120,16 @@ impl MemoryTier {
     }
 
     /// Stores `object` under `key`, replacing (and reporting as
-    /// [`EvictionCause::Replaced`]) any previous object.
-    pub fn insert(&self, key: &str, object: CachedObject) {
+    /// [`EvictionCause::Replaced`]) any previous object. Returns false, storing
+    /// nothing, for an object above [`max_object_bytes`](Self::max_object_bytes):
+    /// one object must not flush a large part of the tier (and one larger than the
+    /// whole tier would sit in it until the next maintenance pass).
+    pub fn insert(&self, key: &str, object: CachedObject) -> bool {
+        if object.weight() as u64 > self.max_object_bytes {
+            return false;
+        }
         self.cache.insert(Arc::from(key), object);
+        true
     }
 
     /// Removes `key`; true if it was present.
@@ -204,10 +223,10 @@ mod tests {
     #[test]
     fn weighs_by_bytes_and_evicts_to_stay_under_capacity() {
         let one = object(10_000).weight() as u64;
-        let capacity = one * 5 + one / 2; // room for five objects, not six
+        let capacity = one * 16 + one / 2; // room for sixteen objects, not seventeen
         let (tier, log) = tier_with_log(capacity);
-        for i in 0..20 {
-            tier.insert(&format!("seg{i}"), object(10_000));
+        for i in 0..40 {
+            assert!(tier.insert(&format!("seg{i}"), object(10_000)));
             tier.run_pending_tasks();
         }
         assert!(
@@ -216,28 +235,29 @@ mod tests {
             tier.weighted_bytes()
         );
         assert_eq!(tier.weighted_bytes(), one * tier.entry_count());
-        assert_eq!(tier.entry_count(), 5);
+        assert_eq!(tier.entry_count(), 16);
         let log = log.lock().unwrap();
-        assert_eq!(log.len(), 15);
+        assert_eq!(log.len(), 24);
         assert!(log
             .iter()
             .all(|(_, cause)| *cause == EvictionCause::Capacity));
         // LRU: the oldest went first, the newest are still there.
         assert_eq!(log[0].0, "seg0");
-        assert!(tier.get("seg19").is_some());
+        assert!(tier.get("seg39").is_some());
         assert!(tier.get("seg0").is_none());
     }
 
     #[test]
     fn recently_read_entries_survive_eviction() {
         let one = object(1_000).weight() as u64;
-        let (tier, _log) = tier_with_log(one * 3);
-        for key in ["a", "b", "c"] {
+        let (tier, _log) = tier_with_log(one * 8);
+        let keys = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        for key in keys {
             tier.insert(key, object(1_000));
         }
         tier.run_pending_tasks();
         assert!(tier.get("a").is_some()); // "b" is now the least recently used
-        tier.insert("d", object(1_000));
+        tier.insert("i", object(1_000));
         tier.run_pending_tasks();
         assert!(tier.get("a").is_some());
         assert!(tier.get("b").is_none());
@@ -286,15 +306,25 @@ mod tests {
     }
 
     #[test]
-    fn an_object_larger_than_the_tier_does_not_stay() {
+    fn an_object_larger_than_the_tier_is_refused() {
         let (tier, log) = tier_with_log(1_000);
-        tier.insert("big", object(5_000));
+        assert!(!tier.insert("big", object(5_000)));
         tier.run_pending_tasks();
         assert!(tier.get("big").is_none());
-        assert!(tier.weighted_bytes() <= 1_000);
-        assert_eq!(
-            *log.lock().unwrap(),
-            vec![("big".to_string(), EvictionCause::Capacity)]
+        assert_eq!(tier.weighted_bytes(), 0);
+        assert!(
+            log.lock().unwrap().is_empty(),
+            "never entered, never evicted"
         );
+    }
+
+    #[test]
+    fn objects_above_an_eighth_of_the_capacity_are_not_stored() {
+        let tier = MemoryTier::new(8 << 20, None);
+        assert_eq!(tier.max_object_bytes(), 1 << 20);
+        assert!(!tier.insert("/big", object(2 << 20)));
+        assert!(tier.get("/big").is_none());
+        assert!(tier.insert("/small", object(512 << 10)));
+        assert!(tier.get("/small").is_some());
     }
 }

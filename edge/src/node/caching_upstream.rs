@@ -467,6 +467,11 @@ impl DiskQueue {
             .name("edge-disk-writer".into())
             .spawn(move || {
                 for (key, object) in rx {
+                    if disk_holds_this_version(&disk, &key, &object) {
+                        // Promoted from disk earlier, now evicted from memory again:
+                        // rewriting it would only churn the ring.
+                        continue;
+                    }
                     match disk.put(&key, &object) {
                         Ok(true) => writer_metrics.disk_writes.inc(),
                         Ok(false) => {}
@@ -487,6 +492,17 @@ impl DiskQueue {
             self.metrics.disk_writes_dropped.inc();
         }
     }
+}
+
+/// Whether the disk tier already holds `object` (the same or a newer store time).
+fn disk_holds_this_version(disk: &DiskTier, key: &str, object: &CachedObject) -> bool {
+    if !disk.contains(key) {
+        return false;
+    }
+    matches!(
+        disk.get(key, now_ms()),
+        Ok(Some(on_disk)) if on_disk.meta.stored_at_ms >= object.meta.stored_at_ms
+    )
 }
 
 /// The memory tier's eviction listener: capacity evictions that admission finds
