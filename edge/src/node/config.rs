@@ -82,6 +82,9 @@ pub struct HttpSection {
     pub header_timeout_ms: u64,
     /// Keep-alive: close a connection with no request for this long.
     pub idle_timeout_ms: u64,
+    /// HTTP shards (threads, each with its own listener and runtime); 0: one per
+    /// available core.
+    pub shards: usize,
 }
 
 impl Default for HttpSection {
@@ -92,11 +95,20 @@ impl Default for HttpSection {
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             header_timeout_ms: DEFAULT_HEADER_TIMEOUT_MS,
             idle_timeout_ms: DEFAULT_HTTP_IDLE_TIMEOUT_MS,
+            shards: 0,
         }
     }
 }
 
 impl HttpSection {
+    /// `shards`, with 0 resolved to the cores this process may run on.
+    pub fn shard_count(&self) -> usize {
+        match self.shards {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
     /// The listener options these keys describe.
     pub fn server_options(&self) -> crate::server::ServerOptions {
         crate::server::ServerOptions {

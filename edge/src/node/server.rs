@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cache::disk::{DiskConfig, DiskTier, ReadMode};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::caching_upstream::CachingUpstream;
@@ -17,6 +16,7 @@ use super::metrics::CacheMetrics;
 use super::purge::PurgeRoutes;
 use crate::parent::{ParentConfig, Parents};
 use crate::pipeline::Pipeline;
+use crate::server::HttpShards;
 
 /// What the edge prints once it listens (stdout, for humans and test harnesses).
 pub fn banner(config: &EdgeConfig) -> String {
@@ -138,11 +138,19 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
                 .with_metrics_refresh(move || gauges.update_gauges()),
         )
     };
-    let listener = TcpListener::bind(config.http.listen)
-        .await
-        .with_context(|| format!("cannot listen on [http] listen = {}", config.http.listen))?;
-
     let (stop_tx, stop_rx) = watch::channel(false);
+    let limit = super::fd_limit::raise_for(config.http.max_connections);
+    tracing::debug!(?limit, "open-files limit");
+    let shards = HttpShards::start(
+        config.http.listen,
+        config.http.shard_count(),
+        pipeline,
+        tls,
+        config.http.server_options(),
+        stop_rx.clone(),
+    )
+    .with_context(|| format!("cannot listen on [http] listen = {}", config.http.listen))?;
+    tracing::info!(shards = shards.len(), "HTTP shards started");
     let health = tokio::spawn(parents.clone().run_health_checks(stop_rx.clone()));
     let snapshots = match (&disk, config.cache.disk.snapshot_interval_s) {
         (Some(disk), secs) if secs > 0 => Some(tokio::spawn(periodic_snapshots(
@@ -152,18 +160,6 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
         ))),
         _ => None,
     };
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    let limit = super::fd_limit::raise_for(config.http.max_connections);
-    tracing::debug!(?limit, "open-files limit");
-    let http = tokio::spawn(crate::server::serve_with(
-        listener,
-        pipeline,
-        tls,
-        stopped(stop_rx.clone()),
-        config.http.server_options(),
-    ));
     ready.store(true, Ordering::Relaxed);
     println!("{}", banner(&config));
 
@@ -171,7 +167,7 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
     tracing::info!("shutting down: draining requests");
     ready.store(false, Ordering::Relaxed);
     let _ = stop_tx.send(true);
-    let _ = http.await;
+    let _ = tokio::task::spawn_blocking(move || shards.join()).await;
     let _ = health.await;
     if let Some(task) = snapshots {
         let _ = task.await;

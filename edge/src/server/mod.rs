@@ -23,6 +23,7 @@
 mod activity;
 mod connection;
 mod options;
+pub mod shards;
 mod tracked_io;
 
 use std::future::Future;
@@ -39,6 +40,7 @@ use tokio_rustls::TlsAcceptor;
 pub use activity::{ConnTimeouts, TimeoutReason};
 use connection::{Connection, Slot};
 pub use options::*;
+pub use shards::HttpShards;
 
 use crate::pipeline::Pipeline;
 
