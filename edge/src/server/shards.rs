@@ -13,7 +13,6 @@
 //! and thread-safe; a fetch spawned by a request runs on that request's shard and
 //! wakes waiters on other shards directly.
 
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -107,10 +106,8 @@ impl HttpShards {
     }
 }
 
-fn stopped(mut rx: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    }
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
 }
 
 /// A bound, not yet listening, socket that shares its port with the other shards.
