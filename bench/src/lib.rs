@@ -5,10 +5,14 @@
 //! - [`flv_file`]: reads the tags of an `.flv` file for replay;
 //! - [`elementary`]: HEVC Annex B, AV1 IVF/OBU and AAC ADTS readers that
 //!   build the decoder configuration records;
-//! - [`proc_cpu`]: CPU seconds of a process tree from `/proc`.
+//! - [`proc_cpu`]: CPU seconds of a process tree from `/proc`;
+//! - [`edge_load`]: an HTTP/1.1 and h2c load generator over a fixed or Zipf object
+//!   catalog, with latency percentiles and `x-cache` counts.
 //!
-//! Binaries: `ertmp-publish` (Enhanced RTMP test publisher) and `rtmp-load`
-//! (N paced publishers, CPU per stream of the server under test).
+//! Binaries: `ertmp-publish` (Enhanced RTMP test publisher), `rtmp-load`
+//! (N paced publishers, CPU per stream of the server under test), `edge-load`
+//! (the load generator above) and `static-origin` (sized cacheable objects for the
+//! edge bench, `bench/edge_vs_peers.sh`).
 #![forbid(unsafe_code)]
 
 pub mod edge_load;
