@@ -75,6 +75,16 @@ fn put_get_round_trip_in_both_modes() {
 }
 
 #[test]
+fn useful_until_comes_from_the_index_without_a_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let tier = DiskTier::open(&config(dir.path(), 8, ReadMode::Mmap)).unwrap();
+    assert_eq!(tier.useful_until_ms("a"), None);
+    tier.put("a", &object(3, 1_000, 5_000)).unwrap();
+    assert_eq!(tier.useful_until_ms("a"), Some(5_000));
+    assert_eq!(tier.stats().reads, 0);
+}
+
+#[test]
 fn both_read_modes_return_identical_objects() {
     let dir = tempfile::tempdir().unwrap();
     {

@@ -246,6 +246,15 @@ impl DiskTier {
         read_lock(&self.index).contains(key)
     }
 
+    /// Until when (`ObjectMeta::useful_until_ms`) the stored copy of `key` is useful,
+    /// from the index alone (no read): lets a writer skip a copy the store already
+    /// holds.
+    pub fn useful_until_ms(&self, key: &str) -> Option<u64> {
+        read_lock(&self.index)
+            .get(key)
+            .map(|loc| loc.useful_until_ms)
+    }
+
     /// Current counters and gauges.
     pub fn stats(&self) -> DiskStats {
         let (objects, used_bytes) = {

@@ -494,15 +494,11 @@ impl DiskQueue {
     }
 }
 
-/// Whether the disk tier already holds `object` (the same or a newer store time).
+/// Whether the disk tier already holds `object` or a newer version: one useful at
+/// least as long (a refetched version's freshness ends later). Index only, no read.
 fn disk_holds_this_version(disk: &DiskTier, key: &str, object: &CachedObject) -> bool {
-    if !disk.contains(key) {
-        return false;
-    }
-    matches!(
-        disk.get(key, now_ms()),
-        Ok(Some(on_disk)) if on_disk.meta.stored_at_ms >= object.meta.stored_at_ms
-    )
+    disk.useful_until_ms(key)
+        .is_some_and(|until| until >= object.meta.useful_until_ms())
 }
 
 /// The memory tier's eviction listener: capacity evictions that admission finds
