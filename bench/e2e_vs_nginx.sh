@@ -41,23 +41,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
-    if port_free "$p"; then echo "$p"; return; fi
-  done
-  echo "no free port" >&2; exit 1
-}
-wait_listen() { # port, pid, what
-  for _ in $(seq 300); do
-    if ! port_free "$1"; then return 0; fi
-    if ! kill -0 "$2" 2>/dev/null; then echo "$3 exited before listening" >&2; return 1; fi
-    sleep 0.1
-  done
-  echo "$3 did not listen on $1 within 30 s" >&2; return 1
-}
+# shellcheck source=bench/lib/ports.sh
+source "$ROOT/bench/lib/ports.sh"
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 echo "== build (release)" >&2
