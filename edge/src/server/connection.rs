@@ -130,7 +130,6 @@ impl Connection {
                 let _ = tokio::time::timeout(TIMEOUT_CLOSE_GRACE, conn).await;
             }
         }
-        drop(self.slot);
     }
 }
 
