@@ -62,7 +62,7 @@ pub(crate) struct Connection {
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) timeouts: ConnTimeouts,
     pub(crate) metrics: ConnectionMetrics,
-    pub(crate) slot: Slot,
+    pub(crate) _slot: Slot,
 }
 
 impl Connection {

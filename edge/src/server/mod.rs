@@ -95,7 +95,7 @@ pub async fn serve_with(
                         stop: stop_rx.clone(),
                         timeouts,
                         metrics: metrics.clone(),
-                        slot: Slot::new(permit, metrics.open.clone()),
+                        _slot: Slot::new(permit, metrics.open.clone()),
                     };
                     let acceptor = acceptor.clone();
                     let handshake = options.tls_handshake_timeout;
