@@ -22,6 +22,7 @@ use tokio::sync::{watch, Notify, OwnedSemaphorePermit};
 use tokio_rustls::TlsAcceptor;
 
 use super::activity::{ConnActivity, ConnTimeouts, TimeoutReason, Verdict};
+use super::corked_io::{cork, Corked};
 use super::tracked_io::TrackedIo;
 use crate::body::{BodyError, ResponseBody};
 use crate::metrics::ConnectionMetrics;
@@ -111,14 +112,15 @@ impl Connection {
                 }))
             }
         });
+        let (io, cork) = cork(io);
         let conn = self.builder.serve_connection(TokioIo::new(io), service);
-        tokio::pin!(conn);
+        let mut conn = Corked::new(conn, cork);
         let timed_out = tokio::select! {
-            result = conn.as_mut() => return log_end(peer, result),
+            result = &mut conn => return log_end(peer, result),
             _ = self.stop.wait_for(|stop| *stop) => None,
             reason = watchdog(&activity, &header_clock) => Some(reason),
         };
-        conn.as_mut().graceful_shutdown();
+        conn.conn().graceful_shutdown();
         match timed_out {
             None => log_end(peer, conn.await),
             Some(reason) => {

@@ -22,6 +22,7 @@
 
 mod activity;
 mod connection;
+mod corked_io;
 mod options;
 pub mod shards;
 mod tracked_io;
