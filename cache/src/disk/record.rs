@@ -144,10 +144,29 @@ pub(crate) struct Record<'a> {
 /// Verifies and decodes one complete record at the start of `bytes` (trailing bytes,
 /// e.g. padding, are ignored).
 pub(crate) fn decode(bytes: &[u8]) -> Result<Record<'_>, RecordError> {
+    decode_with(bytes, None)
+}
+
+/// [`decode`] for a copy whose checksum was computed while it was made:
+/// `checksum_of_bytes` is [`RecordHasher`]'s digest of exactly `bytes`, which must
+/// hold the unpadded record and nothing more.
+pub(crate) fn decode_hashed(
+    bytes: &[u8],
+    checksum_of_bytes: u64,
+) -> Result<Record<'_>, RecordError> {
+    decode_with(bytes, Some(checksum_of_bytes))
+}
+
+fn decode_with(bytes: &[u8], precomputed: Option<u64>) -> Result<Record<'_>, RecordError> {
     let header = RecordHeader::parse(bytes)?;
     let end = header.unpadded_len();
     let rec = bytes.get(..end).ok_or(RecordError::Truncated)?;
-    if checksum(&rec[..RECORD_HEADER_BYTES], &rec[RECORD_HEADER_BYTES..]) != header.checksum {
+    let sum = match precomputed {
+        Some(sum) if end == bytes.len() => sum,
+        Some(_) => return Err(RecordError::Truncated),
+        None => checksum(rec),
+    };
+    if sum != header.checksum {
         return Err(RecordError::ChecksumMismatch);
     }
     let key_end = RECORD_HEADER_BYTES + header.key_len;
@@ -214,9 +233,8 @@ impl RecordHead {
     pub(crate) fn seal(&mut self, epoch: u64, body: &[u8]) -> (&[u8], &'static [u8]) {
         debug_assert_eq!(body.len(), self.body_len);
         self.bytes[16..24].copy_from_slice(&epoch.to_le_bytes());
-        let mut h = Xxh3::new();
-        h.update(&self.bytes[..8]);
-        h.update(&self.bytes[16..]);
+        let mut h = RecordHasher::new();
+        h.update(&self.bytes);
         h.update(body);
         let sum = h.digest();
         self.bytes[8..16].copy_from_slice(&sum.to_le_bytes());
@@ -226,13 +244,49 @@ impl RecordHead {
     }
 }
 
-/// The checksum of a record: xxh3-64 of `header[0..8]`, `header[16..32]` and `rest`.
-fn checksum(header: &[u8], rest: &[u8]) -> u64 {
-    let mut h = Xxh3::new();
-    h.update(&header[..8]);
-    h.update(&header[16..RECORD_HEADER_BYTES]);
-    h.update(rest);
+/// The checksum of an unpadded record: xxh3-64 of everything but the checksum field
+/// itself (header bytes 8..16).
+fn checksum(record: &[u8]) -> u64 {
+    let mut h = RecordHasher::new();
+    h.update(record);
     h.digest()
+}
+
+/// Computes a record's checksum over its bytes fed in order, in pieces of any size
+/// (a reader hashes each piece it copies while it is still in cache).
+pub(crate) struct RecordHasher {
+    h: Xxh3,
+    pos: usize,
+}
+
+/// Where the checksum field lies in a record; it is not part of its own input.
+const CHECKSUM_FIELD: std::ops::Range<usize> = 8..16;
+
+impl RecordHasher {
+    pub(crate) fn new() -> Self {
+        Self {
+            h: Xxh3::new(),
+            pos: 0,
+        }
+    }
+
+    /// Feeds the next `piece` of the record.
+    pub(crate) fn update(&mut self, piece: &[u8]) {
+        let start = self.pos;
+        self.pos += piece.len();
+        if self.pos <= CHECKSUM_FIELD.start || start >= CHECKSUM_FIELD.end {
+            self.h.update(piece);
+            return;
+        }
+        let before = CHECKSUM_FIELD.start.saturating_sub(start).min(piece.len());
+        let after = (CHECKSUM_FIELD.end - start).min(piece.len());
+        self.h.update(&piece[..before]);
+        self.h.update(&piece[after..]);
+    }
+
+    pub(crate) fn digest(&self) -> u64 {
+        self.h.digest()
+    }
 }
 
 /// `len` rounded up to [`RECORD_ALIGN`].
@@ -251,6 +305,24 @@ pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashing_in_pieces_of_any_size_gives_the_whole_record_checksum() {
+        let record: Vec<u8> = (0..300u32).map(|i| (i * 7 + 3) as u8).collect();
+        let whole = checksum(&record);
+        for piece in [1, 3, 7, 8, 9, 15, 16, 17, 31, 64, 299, 300] {
+            let mut h = RecordHasher::new();
+            for chunk in record.chunks(piece) {
+                h.update(chunk);
+            }
+            assert_eq!(h.digest(), whole, "pieces of {piece}");
+        }
+        let mut flipped = record.clone();
+        flipped[12] ^= 1; // inside the checksum field: not covered
+        assert_eq!(checksum(&flipped), whole);
+        flipped[16] ^= 1;
+        assert_ne!(checksum(&flipped), whole);
+    }
 
     fn sample_meta() -> ObjectMeta {
         ObjectMeta {

@@ -155,11 +155,11 @@ impl DiskTier {
             return Ok(None);
         }
         let (file, seg_offset) = self.geo.locate(loc.seg);
-        let buf = self
-            .reader
-            .read(file, seg_offset + u64::from(loc.offset), loc.len as usize)?;
+        let (buf, sum) =
+            self.reader
+                .read_record(file, seg_offset + u64::from(loc.offset), loc.len as usize)?;
         self.reads.fetch_add(1, Relaxed);
-        match verify(&buf, key, &loc) {
+        match verify(&buf, sum, key, &loc) {
             Ok((meta, body)) => {
                 if meta.useful_until_ms() <= now_ms {
                     return Ok(None);
@@ -356,14 +356,15 @@ impl std::fmt::Debug for DiskTier {
     }
 }
 
-/// Checks a copied record against what the index expects; returns the metadata and
+/// Checks a copied record (and the checksum of the copy) against what the index expects; returns the metadata and
 /// where the body lies in the copy, or why the copy is unusable.
 fn verify(
     buf: &[u8],
+    checksum_of_buf: u64,
     key: &str,
     loc: &Loc,
 ) -> Result<(ObjectMeta, std::ops::Range<usize>), &'static str> {
-    let rec = record::decode(buf).map_err(|e| match e {
+    let rec = record::decode_hashed(buf, checksum_of_buf).map_err(|e| match e {
         record::RecordError::ChecksumMismatch => "checksum mismatch",
         _ => "bad framing",
     })?;
