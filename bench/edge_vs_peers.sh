@@ -18,7 +18,8 @@
 # and varnish (malloc 1G, bench/peers/varnish.vcl.in). The final table gives
 # medians over ROUNDS and the ratios of issue 3's goal: ferrocast-mem / best peer
 # (segment GB/s, playlist req/s; h1 and h2 apart; goal >= 1.2) and
-# ferrocast-disk / nginx (goal >= 1).
+# ferrocast-disk / nginx (goal >= 1), and the same segment ratios per busy server
+# core (GB/s over the server's CPU share: the client core caps HTTP/1.1 GB/s).
 #
 # Extra reports, each skippable:
 #   p99 at 1,000 connections: `wrk -t1 -c1000 --latency` on the playlist, every
@@ -397,6 +398,14 @@ stat() {
   tr ';' '\n' <<<"$v" | awk NF | awk -v k="$2" '{ print $k }' | tr '\n' ' ' | median \
     | awk -v k="$2" '{ printf (k == 2 ? "%.3f\n" : "%.0f\n"), $1 }'
 }
+# GB/s per busy server core: the median GB/s over the median server CPU share. On a
+# 2-core box a single client core caps every server near the same GB/s; this shows
+# what each server spends for it (the brief's "throughput per core").
+per_core() { awk -v g="$(stat "$1" 2)" -v c="$(stat "$1" 4)" 'BEGIN { if (g + 0 > 0 && c + 0 > 0) printf "%.2f", g / (c / 100); else printf "-" }'; }
+best_per_core() { # workload proto: best GB/s per core of nginx and varnish, "value name"
+  local n v; n=$(per_core "nginx $1 $2"); v=$(per_core "varnish $1 $2")
+  awk -v n="$n" -v v="$v" 'BEGIN { if (v + 0 > n + 0) print v, "varnish"; else if (n + 0 > 0) print n, "nginx"; else print "- none" }'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
 best() { # workload proto column: best of nginx and varnish, "value name"
   local n v; n=$(stat "nginx $1 $2" "$3"); v=$(stat "varnish $1 $2" "$3")
@@ -406,12 +415,12 @@ best() { # workload proto column: best of nginx and varnish, "value name"
 echo
 echo "edge_vs_peers: ${DURATION}s per measurement, ${ROUNDS} round(s), server on core $SCPU, clients on core $CCPU, 32 connections"
 echo "(srv_cpu%: the server's CPU over the run, 100 = its one core busy; a server well below 100 was not the bottleneck)"
-printf '%-15s %-9s %-5s %12s %8s %7s %9s  %s\n' server workload proto req/s GB/s errors srv_cpu% "ferrocast x-cache, disk writes (from /metrics)"
+printf '%-15s %-9s %-5s %12s %8s %7s %9s %10s  %s\n' server workload proto req/s GB/s errors srv_cpu% GB/s/core "ferrocast x-cache, disk writes (from /metrics)"
 for s in "${SERVERS[@]}"; do
   for w in "${WORKLOADS[@]}"; do
     for p in h1 h2; do
-      printf '%-15s %-9s %-5s %12s %8s %7s %9s  %s\n' "$s" "$w" "$p" "$(stat "$s $w $p" 1)" "$(stat "$s $w $p" 2)" \
-        "$(stat "$s $w $p" 3)" "$(stat "$s $w $p" 4)" "${TIERS["$s $w $p"]:-}"
+      printf '%-15s %-9s %-5s %12s %8s %7s %9s %10s  %s\n' "$s" "$w" "$p" "$(stat "$s $w $p" 1)" "$(stat "$s $w $p" 2)" \
+        "$(stat "$s $w $p" 3)" "$(stat "$s $w $p" 4)" "$(per_core "$s $w $p")" "${TIERS["$s $w $p"]:-}"
     done
   done
 done
@@ -423,10 +432,13 @@ if [[ " ${SERVERS[*]} " == *" ferrocast-mem "* ]] && [[ " ${SERVERS[*]} " == *" 
     echo "  segment  $p GB/s:  ferrocast-mem / best peer ($bn) = $(ratio "$(stat "ferrocast-mem segment $p" 2)" "$bv")"
     read -r bv bn <<<"$(best playlist $p 1)"
     echo "  playlist $p req/s: ferrocast-mem / best peer ($bn) = $(ratio "$(stat "ferrocast-mem playlist $p" 1)" "$bv")"
+    read -r bv bn <<<"$(best_per_core segment $p)"
+    echo "  segment  $p GB/s per server core: ferrocast-mem / best peer ($bn) = $(ratio "$(per_core "ferrocast-mem segment $p")" "$bv")"
   done
   if [[ " ${SERVERS[*]} " == *" ferrocast-disk "* && " ${SERVERS[*]} " == *" nginx "* ]]; then
     for p in h1 h2; do
       echo "  segment  $p GB/s:  ferrocast-disk / nginx = $(ratio "$(stat "ferrocast-disk segment $p" 2)" "$(stat "nginx segment $p" 2)")"
+      echo "  segment  $p GB/s per server core: ferrocast-disk / nginx = $(ratio "$(per_core "ferrocast-disk segment $p")" "$(per_core "nginx segment $p")")"
       echo "  playlist $p req/s: ferrocast-disk / nginx = $(ratio "$(stat "ferrocast-disk playlist $p" 1)" "$(stat "nginx playlist $p" 1)")"
     done
   fi

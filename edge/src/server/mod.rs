@@ -8,6 +8,9 @@
 //!   sees either protocol.
 //! - `TCP_NODELAY` on every connection: parts and playlist updates are small writes
 //!   that must not wait for Nagle.
+//! - Small writes (HTTP/2 frames, short responses) are corked and written out when
+//!   the connection yields ([`corked_io`]): a 2 MB HTTP/2 response takes a few large
+//!   writes instead of one per 16 KiB DATA frame.
 //! - Limits ([`ServerOptions`]): maximum connections (more are accepted and closed at
 //!   once), request head size (431), header timeout (slowloris) and keep-alive idle
 //!   timeout ([`activity`]), TLS handshake timeout, HTTP/2 concurrent streams; a bad
