@@ -2,7 +2,7 @@
 # Install whatever Ferrocast needs that is missing, on Debian 12 (bookworm).
 #
 #   scripts/install-deps.sh run    # what building and running ferrocast-origin needs
-#   scripts/install-deps.sh test   # plus what the tests need (ffmpeg, chromium, node, npm packages)
+#   scripts/install-deps.sh test   # plus what the tests need (ffmpeg, chromium, postgresql, node, npm packages)
 #
 # Idempotent and quick when everything is present: apt is only touched when a
 # package is missing (checked with dpkg), `apt-get update` runs at most once,
@@ -35,8 +35,11 @@ RUN_PKGS=(pkg-config gcc libc6-dev ca-certificates)
 # RUN_PKGS+=(clang libclang-dev)
 
 # Tests: ffmpeg/ffprobe publish and inspect streams; chromium plays them in
-# the browser tests (with a font so drawtext and pages render); curl for probes.
-TEST_PKGS=(ffmpeg chromium fonts-liberation curl)
+# the browser tests (with a font so drawtext and pages render); curl for probes;
+# postgresql (15 on Debian 12) for the control-plane tests, which run their own
+# throwaway cluster on loopback via scripts/test-postgres.sh. The package may
+# create and start a system cluster "15/main" on port 5432; nothing uses it.
+TEST_PKGS=(ffmpeg chromium fonts-liberation curl postgresql)
 
 # ---------------------------------------------------------------------------
 
