@@ -1,6 +1,8 @@
 //! # origin — ingest → packager → live store → delivery
 //!
 //! - [`config`]: the TOML configuration and its environment overrides.
+//! - [`catalog`]: the control plane's database (channels, hashed stream keys), SQLite
+//!   or PostgreSQL.
 //! - [`channels`]: channels, their publisher state machine and packagers.
 //! - [`publishing`]: authorises stream keys and feeds the packagers (ingest's
 //!   `PublishHandler`).
@@ -12,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod banner;
+pub mod catalog;
 pub mod channels;
 pub mod clock;
 pub mod config;
