@@ -42,6 +42,9 @@ pub enum PublishRejection {
     /// Someone is already publishing to this channel.
     #[error("channel {0:?} already has a live publisher")]
     AlreadyPublishing(String),
+    /// The key could not be checked (the catalog is unreachable); try again later.
+    #[error("stream keys cannot be checked right now")]
+    Unavailable,
 }
 
 /// Receives the media of one accepted publish session. Calls are made from the

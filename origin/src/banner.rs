@@ -5,8 +5,18 @@ use std::net::SocketAddr;
 
 use crate::config::Config;
 
-/// Renders the banner for `config` (whose channels are all shown).
-pub fn render(config: &Config, generated_demo_key: bool) -> String {
+/// A channel as the banner shows it.
+#[derive(Debug, Clone)]
+pub struct BannerChannel {
+    /// URL name.
+    pub name: String,
+    /// The key, when this run knows a working one (configured or just generated).
+    pub stream_key: Option<String>,
+}
+
+/// Renders the banner for `channels` served with `config`; `generated_demo_key` adds
+/// a note that the demo key was made up for this catalog.
+pub fn render(config: &Config, channels: &[BannerChannel], generated_demo_key: bool) -> String {
     let http_host = display_host(config.http.listen);
     let rtmp_host = display_host(config.rtmp.listen);
     let scheme = if config.tls.cert.is_some() {
@@ -16,15 +26,24 @@ pub fn render(config: &Config, generated_demo_key: bool) -> String {
     };
     let mut out = String::new();
     out.push_str("\nFerrocast origin is running.\n\n");
-    for channel in &config.channels {
+    for channel in channels {
         out.push_str(&format!("Channel {:?}\n", channel.name));
+        let Some(stream_key) = &channel.stream_key else {
+            out.push_str(&format!(
+                "  Publish: rtmp://{rtmp_host}/live/<stream key> (the key was shown when the channel was created;\n    rotate it with POST /api/v1/channels/{}/rotate-key)\n",
+                channel.name
+            ));
+            out.push_str(&format!(
+                "  Watch:\n    LL-HLS: {scheme}://{http_host}/live/{name}/master.m3u8\n\n",
+                name = channel.name
+            ));
+            continue;
+        };
         out.push_str(&format!(
-            "  Publish (OBS: Settings > Stream > Service \"Custom\"):\n    Server:     rtmp://{rtmp_host}/live\n    Stream Key: {}\n",
-            channel.stream_key
+            "  Publish (OBS: Settings > Stream > Service \"Custom\"):\n    Server:     rtmp://{rtmp_host}/live\n    Stream Key: {stream_key}\n"
         ));
         out.push_str(&format!(
-            "  Publish with ffmpeg:\n    ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 \\\n      -c:v libx264 -preset veryfast -g 60 -c:a aac -f flv rtmp://{rtmp_host}/live/{}\n",
-            channel.stream_key
+            "  Publish with ffmpeg:\n    ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 \\\n      -c:v libx264 -preset veryfast -g 60 -c:a aac -f flv rtmp://{rtmp_host}/live/{stream_key}\n"
         ));
         out.push_str(&format!(
             "  Watch:\n    LL-HLS: {scheme}://{http_host}/live/{name}/master.m3u8\n    DASH:   {scheme}://{http_host}/live/{name}/manifest.mpd\n\n",
@@ -32,7 +51,7 @@ pub fn render(config: &Config, generated_demo_key: bool) -> String {
         ));
     }
     if generated_demo_key {
-        out.push_str("(No [[channels]] configured: the demo channel's key above was generated for this run.)\n");
+        out.push_str("(No [[channels]] configured and an empty catalog: the demo channel above was created with a generated key.\n It is kept in the catalog, and in demo-stream-key in the data dir so later runs can show it.)\n");
     }
     out.push_str(&format!(
         "Metrics: {scheme}://{http_host}/metrics   Health: {scheme}://{http_host}/healthz\n"

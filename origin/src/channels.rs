@@ -7,12 +7,12 @@
 //! later publisher starts a fresh stream.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use packager::live::{LiveConfig, LiveStream};
 use tokio::sync::watch;
 
-use crate::config::{ChannelConfig, PackagingConfig};
+use crate::config::PackagingConfig;
 
 /// Who is publishing to a channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,17 +42,15 @@ pub struct ChannelState {
 pub struct Channel {
     /// URL name.
     pub name: String,
-    stream_key: String,
     live_config: LiveConfig,
     state: Mutex<ChannelState>,
     changed: watch::Sender<u64>,
 }
 
 impl Channel {
-    fn new(config: &ChannelConfig, live_config: LiveConfig) -> Self {
+    fn new(name: &str, live_config: LiveConfig) -> Self {
         Self {
-            name: config.name.clone(),
-            stream_key: config.stream_key.clone(),
+            name: name.to_owned(),
             live_config,
             state: Mutex::new(ChannelState {
                 stream: None,
@@ -132,56 +130,57 @@ impl Channel {
         self.notify();
         true
     }
-
-    fn key_matches(&self, key: &str) -> bool {
-        // Constant-time with respect to the key's contents (issue 4 moves keys to the
-        // catalog, hashed).
-        let a = self.stream_key.as_bytes();
-        let b = key.as_bytes();
-        if a.len() != b.len() {
-            return false;
-        }
-        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    }
 }
 
-/// All channels, by name.
-#[derive(Debug, Default)]
+/// The live state of every channel that has been published to, by name.
+///
+/// Which channels exist and which key opens which is the catalog's business
+/// ([`crate::catalog`]); an entry appears here the first time a publisher is let in.
+#[derive(Debug)]
 pub struct Channels {
-    by_name: HashMap<String, Arc<Channel>>,
+    live_config: LiveConfig,
+    by_name: RwLock<HashMap<String, Arc<Channel>>>,
 }
 
 impl Channels {
-    /// Channels from `[[channels]]`, packaged with `packaging`.
-    pub fn from_config(channels: &[ChannelConfig], packaging: &PackagingConfig) -> Self {
-        let live = live_config(packaging);
-        let by_name = channels
-            .iter()
-            .map(|c| (c.name.clone(), Arc::new(Channel::new(c, live.clone()))))
-            .collect();
-        Self { by_name }
+    /// An empty registry whose channels are packaged with `packaging`.
+    pub fn new(packaging: &PackagingConfig) -> Self {
+        Self {
+            live_config: live_config(packaging),
+            by_name: RwLock::default(),
+        }
     }
 
     /// A channel by URL name.
-    pub fn get(&self, name: &str) -> Option<&Arc<Channel>> {
-        self.by_name.get(name)
+    pub fn get(&self, name: &str) -> Option<Arc<Channel>> {
+        self.by_name
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
     }
 
-    /// The channel a stream key names. Every channel's key is compared, so the time
-    /// taken does not reveal which channel matched.
-    pub fn by_stream_key(&self, key: &str) -> Option<&Arc<Channel>> {
-        let mut found = None;
-        for channel in self.by_name.values() {
-            if channel.key_matches(key) {
-                found = Some(channel);
-            }
+    /// The channel `name`, created (idle) if it has no live state yet.
+    pub fn ensure(&self, name: &str) -> Arc<Channel> {
+        if let Some(channel) = self.get(name) {
+            return channel;
         }
-        found
+        self.by_name
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(name.to_owned())
+            .or_insert_with(|| Arc::new(Channel::new(name, self.live_config.clone())))
+            .clone()
     }
 
-    /// All channels.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<Channel>> {
-        self.by_name.values()
+    /// Every channel with live state.
+    pub fn all(&self) -> Vec<Arc<Channel>> {
+        self.by_name
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 }
 

@@ -21,7 +21,7 @@ pub const DEFAULT_SRT_LISTEN: &str = "0.0.0.0:9000";
 pub const DEFAULT_WEBRTC_UDP_LISTEN: &str = "0.0.0.0:8189";
 /// Default `[storage] data_dir`.
 pub const DEFAULT_DATA_DIR: &str = "./data";
-/// Default `[database] url`: SQLite in the data dir (the control plane is issue 4).
+/// Default `[database] url`: the catalog in SQLite, a file in the data dir.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ferrocast.db";
 /// Default `[packaging] segment_target_s`.
 pub const DEFAULT_SEGMENT_TARGET_S: f64 = 2.0;
@@ -172,7 +172,7 @@ impl Default for StorageConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// SQLite file (relative to the data dir) or a PostgreSQL URL (not used yet).
+    /// The catalog: an SQLite file (relative to the data dir) or a PostgreSQL URL.
     pub url: String,
 }
 

@@ -81,6 +81,8 @@ async fn respond(
             format!("no channel {channel_name:?}\n"),
         );
     };
+    let owned = channel;
+    let channel = &*owned;
     match path {
         LivePath::Multivariant { .. } => with_stream(channel, |s| {
             playlist_response(
@@ -129,7 +131,7 @@ async fn respond(
             ..
         } => part_response(channel, metrics, rendition, msn, part).await,
         LivePath::Segment { rendition, msn, .. } => {
-            segment_response(channel.clone(), rendition, msn).await
+            segment_response(owned.clone(), rendition, msn).await
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use origin::config::{ChannelConfig, Config};
+use origin::config::Config;
 
 const USAGE: &str = "usage: ferrocast-origin [--config FILE] [--print-config]
 
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut config = match Config::load(args.config.as_deref(), std::env::vars()) {
+    let config = match Config::load(args.config.as_deref(), std::env::vars()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("ferrocast-origin: {e}");
@@ -57,13 +57,6 @@ fn main() -> ExitCode {
     if args.print_config {
         print!("{}", config.to_toml());
         return ExitCode::SUCCESS;
-    }
-    let generated_demo_key = config.channels.is_empty();
-    if generated_demo_key {
-        config.channels.push(ChannelConfig {
-            name: "demo".into(),
-            stream_key: random_key(),
-        });
     }
     edge::server::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -78,7 +71,6 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(origin::server::run(
         config,
-        generated_demo_key,
         origin::server::shutdown_signal(),
     )) {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,10 +79,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// 24 random alphanumerics (~142 bits).
-fn random_key() -> String {
-    use rand::distributions::{Alphanumeric, DistString};
-    Alphanumeric.sample_string(&mut rand::thread_rng(), 24)
 }

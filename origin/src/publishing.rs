@@ -1,5 +1,5 @@
-//! The origin's answer to publishers: authorise a stream key, then feed the
-//! channel's packager with the publisher's tracks and frames.
+//! The origin's answer to publishers: look the stream key up in the catalog, then
+//! feed the channel's packager with the publisher's tracks and frames.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +8,9 @@ use ingest::publish::{MediaSink, PublishFuture, PublishHandler, PublishRejection
 use packager::media::{Frame, MediaKind, Track};
 use prometheus::IntCounter;
 
+use tokio::runtime::Handle;
+
+use crate::catalog::Catalog;
 use crate::channels::{Channel, Channels};
 use crate::clock::now_ms;
 use crate::metrics::OriginMetrics;
@@ -15,46 +18,77 @@ use crate::metrics::OriginMetrics;
 /// The RTMP application publishers must use (`rtmp://host/live/{key}`).
 pub const LIVE_APP: &str = "live";
 
-/// Implements [`PublishHandler`] over the channel registry.
+/// Implements [`PublishHandler`]: the catalog says which channel a key opens, the
+/// channel registry holds its live state.
 pub struct OriginPublishHandler {
     channels: Arc<Channels>,
+    catalog: Catalog,
+    /// Catalog queries run here (the main runtime), not on the ingest shard that asks:
+    /// pooled database connections belong to the runtime that opened them.
+    runtime: Handle,
     metrics: OriginMetrics,
     grace: Duration,
 }
 
 impl OriginPublishHandler {
-    /// A handler over `channels`; dropped publishers keep their channel live for `grace`.
-    pub fn new(channels: Arc<Channels>, metrics: OriginMetrics, grace: Duration) -> Self {
+    /// A handler over `channels` and `catalog`; dropped publishers keep their channel
+    /// live for `grace`. Must be created inside the runtime that serves the catalog.
+    pub fn new(
+        channels: Arc<Channels>,
+        catalog: Catalog,
+        metrics: OriginMetrics,
+        grace: Duration,
+    ) -> Self {
         Self {
             channels,
+            catalog,
+            runtime: Handle::current(),
             metrics,
             grace,
         }
     }
+}
 
-    fn decide(&self, request: &PublishRequest) -> Result<(Arc<Channel>, u64), PublishRejection> {
-        if request.app != LIVE_APP {
-            return Err(PublishRejection::UnknownApp(request.app.clone()));
-        }
-        let channel = self
-            .channels
-            .by_stream_key(&request.stream_key)
-            .ok_or(PublishRejection::UnknownKey)?
-            .clone();
-        let session = channel
-            .begin_publish()
-            .ok_or_else(|| PublishRejection::AlreadyPublishing(channel.name.clone()))?;
-        Ok((channel, session))
+/// Decides one publish request: application, key, and whether the channel is free.
+async fn decide(
+    request: &PublishRequest,
+    channels: &Channels,
+    catalog: Catalog,
+    runtime: &Handle,
+) -> Result<(Arc<Channel>, u64), PublishRejection> {
+    if request.app != LIVE_APP {
+        return Err(PublishRejection::UnknownApp(request.app.clone()));
     }
+    let key = request.stream_key.clone();
+    let lookup = runtime.spawn(async move { catalog.channel_for_stream_key(&key).await });
+    let record = match lookup.await {
+        Ok(Ok(Some(record))) => record,
+        Ok(Ok(None)) => return Err(PublishRejection::UnknownKey),
+        Ok(Err(e)) => {
+            tracing::error!(peer = %request.peer, error = %e, "stream key check failed");
+            return Err(PublishRejection::Unavailable);
+        }
+        Err(e) => {
+            tracing::error!(peer = %request.peer, error = %e, "stream key check task failed");
+            return Err(PublishRejection::Unavailable);
+        }
+    };
+    let channel = channels.ensure(&record.name);
+    let session = channel
+        .begin_publish()
+        .ok_or_else(|| PublishRejection::AlreadyPublishing(channel.name.clone()))?;
+    Ok((channel, session))
 }
 
 impl PublishHandler for OriginPublishHandler {
     fn publish(&self, request: PublishRequest) -> PublishFuture {
-        let result = self.decide(&request);
+        let channels = self.channels.clone();
+        let catalog = self.catalog.clone();
+        let runtime = self.runtime.clone();
         let metrics = self.metrics.clone();
         let grace = self.grace;
         Box::pin(async move {
-            match result {
+            match decide(&request, &channels, catalog, &runtime).await {
                 Ok((channel, session)) => {
                     tracing::info!(channel = %channel.name, peer = %request.peer, session, "publish accepted");
                     metrics.publishers.inc();
@@ -77,6 +111,7 @@ impl PublishHandler for OriginPublishHandler {
                         PublishRejection::UnknownKey => "unknown_key",
                         PublishRejection::UnknownApp(_) => "unknown_app",
                         PublishRejection::AlreadyPublishing(_) => "already_publishing",
+                        PublishRejection::Unavailable => "unavailable",
                     };
                     metrics.publish_rejected.with_label_values(&[reason]).inc();
                     tracing::warn!(peer = %request.peer, app = %request.app, "publish rejected: {rejection}");
@@ -174,7 +209,7 @@ impl MediaSink for ChannelSink {
         let session = self.session;
         let grace = self.grace;
         let metrics = self.metrics.clone();
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        let Ok(runtime) = Handle::try_current() else {
             // No runtime (process shutting down): end the stream now.
             channel.grace_expired(session, now_ms());
             return;

@@ -10,18 +10,17 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::banner::BannerChannel;
+use crate::catalog::{Catalog, NewChannel, Playback};
 use crate::channels::Channels;
+use crate::clock::now_ms;
 use crate::config::Config;
 use crate::live_upstream::LiveUpstream;
 use crate::metrics::OriginMetrics;
 use crate::publishing::OriginPublishHandler;
 
 /// Runs the origin until `shutdown` resolves.
-pub async fn run(
-    config: Config,
-    generated_demo_key: bool,
-    shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.storage.data_dir).with_context(|| {
         format!(
             "cannot create [storage] data_dir {}",
@@ -30,7 +29,23 @@ pub async fn run(
     })?;
     let registry = prometheus::Registry::new();
     let metrics = OriginMetrics::register(&registry).context("registering metrics")?;
-    let channels = Arc::new(Channels::from_config(&config.channels, &config.packaging));
+    let catalog = Catalog::open(&config.database.url, &config.storage.data_dir)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the catalog ([database] url = {})",
+                redact_url(&config.database.url)
+            )
+        })?;
+    let created = catalog
+        .bootstrap(&config.channels, now_ms() as i64)
+        .await
+        .context("creating [[channels]] in the catalog")?;
+    if !created.is_empty() {
+        tracing::info!(channels = ?created, "created configured channels in the catalog");
+    }
+    let (banner_channels, generated_demo_key) = banner_channels(&config, &catalog).await?;
+    let channels = Arc::new(Channels::new(&config.packaging));
 
     let tls = match (&config.tls.cert, &config.tls.key) {
         (Some(cert), Some(key)) => {
@@ -54,6 +69,7 @@ pub async fn run(
     };
     let handler = Arc::new(OriginPublishHandler::new(
         channels.clone(),
+        catalog.clone(),
         metrics.clone(),
         Duration::from_secs_f64(config.packaging.reconnect_grace_s),
     ));
@@ -80,7 +96,10 @@ pub async fn run(
     .with_context(|| format!("cannot listen on [rtmp] listen = {}", config.rtmp.listen))?;
     ready.store(true, Ordering::Relaxed);
     tracing::info!(http = %config.http.listen, rtmp = %config.rtmp.listen, "origin listening");
-    println!("{}", crate::banner::render(&config, generated_demo_key));
+    println!(
+        "{}",
+        crate::banner::render(&config, &banner_channels, generated_demo_key)
+    );
 
     shutdown.await;
     tracing::info!("shutting down: refusing new connections, draining requests");
@@ -88,8 +107,109 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = tokio::task::spawn_blocking(move || rtmp_shards.join()).await;
     let _ = http_task.await;
+    catalog.close().await;
     tracing::info!("shutdown complete");
     Ok(())
 }
 
 pub use edge::server::shutdown_signal;
+
+/// The channels the start-up banner shows, and whether the demo channel was just
+/// created. Configured channels show their key while the catalog still accepts it.
+/// With no `[[channels]]` and an empty catalog, a "demo" channel is created with a
+/// generated key (shown this once); otherwise the catalog's channels are listed
+/// without keys (they were shown when created).
+async fn banner_channels(
+    config: &Config,
+    catalog: &Catalog,
+) -> anyhow::Result<(Vec<BannerChannel>, bool)> {
+    let mut shown = Vec::new();
+    for c in &config.channels {
+        let works = catalog
+            .channel_for_stream_key(&c.stream_key)
+            .await?
+            .is_some_and(|r| r.name == c.name);
+        shown.push(BannerChannel {
+            name: c.name.clone(),
+            stream_key: works.then(|| c.stream_key.clone()),
+        });
+    }
+    if !config.channels.is_empty() {
+        return Ok((shown, false));
+    }
+    let existing = catalog.channels().await?;
+    let demo_key_file = config.storage.data_dir.join(DEMO_KEY_FILE);
+    if !existing.is_empty() {
+        // The generated demo key, kept beside the database while it still works.
+        let demo_key = match std::fs::read_to_string(&demo_key_file) {
+            Ok(k) => {
+                let k = k.trim().to_owned();
+                let works = catalog
+                    .channel_for_stream_key(&k)
+                    .await?
+                    .is_some_and(|r| r.name == "demo");
+                works.then_some(k)
+            }
+            Err(_) => None,
+        };
+        let listed = existing
+            .into_iter()
+            .map(|r| BannerChannel {
+                stream_key: if r.name == "demo" {
+                    demo_key.clone()
+                } else {
+                    None
+                },
+                name: r.name,
+            })
+            .collect();
+        return Ok((listed, false));
+    }
+    let demo = NewChannel {
+        name: "demo".into(),
+        title: "Demo".into(),
+        playback: Playback::Public,
+        stream_key: None,
+    };
+    let (record, key) = catalog.create_channel(demo, now_ms() as i64).await?;
+    write_private(&demo_key_file, &key)
+        .with_context(|| format!("cannot write {}", demo_key_file.display()))?;
+    Ok((
+        vec![BannerChannel {
+            name: record.name,
+            stream_key: Some(key),
+        }],
+        true,
+    ))
+}
+
+/// The file in the data dir that keeps the generated demo channel's key, so that
+/// later runs with embedded defaults can still print how to publish (like a first
+/// admin password). Only that one generated key is ever written down.
+const DEMO_KEY_FILE: &str = "demo-stream-key";
+
+/// Writes `text` to `path`, readable by the owner only.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.write_all(b"\n")
+}
+
+/// `url` without a password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{user}:***{}", &url[..scheme_end], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
