@@ -42,6 +42,7 @@
 pub mod builtin;
 pub mod logging;
 pub mod range;
+pub mod request_body;
 pub mod request_filter;
 pub mod response_filter;
 
@@ -57,15 +58,16 @@ use crate::body::ResponseBody;
 use crate::metrics::{HttpMetrics, MetricsError};
 use crate::upstream::{ObjectKind, Upstream, UpstreamRequest};
 
+pub use request_body::{BodyReadError, RequestBody};
 pub use request_filter::RequestError;
 
 /// Decides what `/readyz` answers: `true` → 200, `false` → 503.
 pub type Readiness = Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// Routes a node answers itself before phase 1, with any method: the edge's purge
-/// API today, the origin's control plane and WHIP/WHEP later. A route sees the raw
-/// request head (the body is never read) and its answer goes through
-/// `response_filter` without validators.
+/// API, the origin's control plane, and WHIP/WHEP later. A route sees the raw
+/// request head and may take the body ([`RequestCtx::body`], bounded reads); its
+/// answer goes through `response_filter` without validators.
 pub trait LocalRoutes: Send + Sync + 'static {
     /// The answer for this request, or `None` when it is not a local route.
     fn route(&self, ctx: &RequestCtx) -> Option<crate::upstream::UpstreamFuture>;
@@ -101,6 +103,9 @@ pub struct RequestCtx {
     pub started: Instant,
     /// What the response turned out to be (for logs and metrics).
     pub kind: ObjectKind,
+    /// The request body, when the transport passed one ([`RequestBody`] in the
+    /// request's extensions). Only local routes read it.
+    pub body: Option<RequestBody>,
 }
 
 impl RequestCtx {
@@ -123,6 +128,7 @@ impl RequestCtx {
                         .map(str::to_owned)
                 }),
             peer: parts.extensions.get::<PeerAddr>().map(|p| p.0),
+            body: parts.extensions.get::<RequestBody>().cloned(),
             headers: parts.headers,
             version: parts.version,
             started: Instant::now(),

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
+use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use prometheus::IntGauge;
@@ -26,7 +27,7 @@ use super::corked_io::{cork, Corked};
 use super::tracked_io::TrackedIo;
 use crate::body::{BodyError, ResponseBody};
 use crate::metrics::ConnectionMetrics;
-use crate::pipeline::{PeerAddr, Pipeline};
+use crate::pipeline::{PeerAddr, Pipeline, RequestBody};
 
 /// How long a timed-out connection gets to finish a graceful close (HTTP/2 GOAWAY)
 /// before it is dropped.
@@ -96,15 +97,19 @@ impl Connection {
         let pipeline = self.pipeline.clone();
         let peer = self.peer;
         let tracked = activity.clone();
-        let service = service_fn(move |req: hyper::Request<Incoming>| {
+        let service = service_fn(move |req: Request<Incoming>| {
             let pipeline = pipeline.clone();
             let activity = tracked.clone();
             async move {
                 activity.request_started(req.version() == http::Version::HTTP_2);
                 let finished = RequestFinished(activity);
-                // Delivery never reads request bodies; dropping it lets hyper discard it.
-                let mut req = req.map(|_| ());
+                // Delivery never reads request bodies; local routes (the control
+                // plane API) may, through the bounded `RequestBody`. An unread body is
+                // dropped with the request and hyper discards it.
+                let (parts, body) = req.into_parts();
+                let mut req = Request::from_parts(parts, ());
                 req.extensions_mut().insert(PeerAddr(peer));
+                req.extensions_mut().insert(RequestBody::new(body));
                 let response = pipeline.handle(req).await;
                 Ok::<_, Infallible>(response.map(|body| TrackedBody {
                     body,
