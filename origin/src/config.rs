@@ -56,7 +56,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// `[packaging]`: live segmenter parameters.
     pub packaging: PackagingConfig,
-    /// `[api]`: reserved for the control plane (issue 4).
+    /// `[api]`: the control plane's REST API.
     pub api: ApiConfig,
     /// `[[channels]]`: channels and their stream keys.
     pub channels: Vec<ChannelConfig>,
@@ -213,7 +213,7 @@ impl Default for PackagingConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiConfig {
-    /// Bearer keys for the admin API (not used yet).
+    /// Bearer keys for the admin REST API; empty makes it read-only.
     pub admin_keys: Vec<String>,
 }
 

@@ -1,6 +1,7 @@
 //! # origin — ingest → packager → live store → delivery
 //!
 //! - [`config`]: the TOML configuration and its environment overrides.
+//! - [`api`]: the control plane's REST API (`/api/v1/…`), answered as local routes.
 //! - [`catalog`]: the control plane's database (channels, hashed stream keys), SQLite
 //!   or PostgreSQL.
 //! - [`channels`]: channels, their publisher state machine and packagers.
@@ -13,6 +14,7 @@
 //! - [`server`]: starts listeners and runs until shutdown.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod banner;
 pub mod catalog;
 pub mod channels;

@@ -10,6 +10,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::api::{ControlApi, ControlRoutes};
 use crate::banner::BannerChannel;
 use crate::catalog::{Catalog, NewChannel, Playback};
 use crate::channels::Channels;
@@ -64,7 +65,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         Arc::new(
             edge::pipeline::Pipeline::new(upstream, &registry)
                 .context("registering HTTP metrics")?
-                .with_readiness(move || ready.load(Ordering::Relaxed)),
+                .with_readiness(move || ready.load(Ordering::Relaxed))
+                .with_local_routes(Arc::new(ControlRoutes(Arc::new(ControlApi::new(
+                    catalog.clone(),
+                    channels.clone(),
+                    &config.api.admin_keys,
+                ))))),
         )
     };
     let handler = Arc::new(OriginPublishHandler::new(

@@ -38,6 +38,8 @@ pub struct OriginConfig {
     pub channels: Vec<(String, String)>,
     /// `RUST_LOG` for the origin.
     pub rust_log: String,
+    /// More TOML sections (e.g. `[api]`, `[database]`), placed before `[[channels]]`.
+    pub extra_toml: String,
 }
 
 impl Default for OriginConfig {
@@ -50,6 +52,7 @@ impl Default for OriginConfig {
             reconnect_grace_s: 10.0,
             channels: vec![("test".into(), unique_key("test"))],
             rust_log: "info".into(),
+            extra_toml: String::new(),
         }
     }
 }
@@ -80,6 +83,11 @@ impl OriginConfig {
             rtc = extra[2],
             grace = toml_number(self.reconnect_grace_s),
         );
+        if !self.extra_toml.is_empty() {
+            s.push('\n');
+            s.push_str(&self.extra_toml);
+            s.push('\n');
+        }
         for (name, key) in &self.channels {
             s.push_str(&format!(
                 "\n[[channels]]\nname = {name:?}\nstream_key = {key:?}\n"

@@ -1,0 +1,219 @@
+//! `/api/v1/channels`:
+//!
+//! | method and path | does | answers |
+//! |---|---|---|
+//! | `GET /channels` | list, with live status | 200 `{"channels": [...]}` |
+//! | `POST /channels` `{"name", "title"?, "playback"?}` | create | 201 channel + `stream_key` (shown once) |
+//! | `GET /channels/{name}` | read | 200 / 404 |
+//! | `PATCH /channels/{name}` `{"title"?, "playback"?}` | update | 200 / 404 |
+//! | `DELETE /channels/{name}` | delete | 204 / 404 |
+//! | `POST /channels/{name}/rotate-key` | new stream key | 200 `{"stream_key"}` / 404 |
+//!
+//! `playback` is `"public"` or `"token"`.
+
+use edge::pipeline::RequestBody;
+use edge::upstream::UpstreamResponse;
+use http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use super::auth::Authorisation;
+use super::json::{error, json, no_content, parse_body};
+use super::{is_write, method_not_allowed, ControlApi};
+use crate::catalog::{CatalogError, ChannelRecord, ChannelUpdate, NewChannel, Playback};
+use crate::channels::PublisherState;
+use crate::clock::now_ms;
+use crate::config::is_valid_channel_name;
+
+/// Longest title accepted.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+/// A channel as the API shows it.
+#[derive(Debug, Serialize)]
+struct ChannelView {
+    #[serde(flatten)]
+    record: ChannelRecord,
+    /// A publisher is connected.
+    live: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateChannel {
+    name: String,
+    title: Option<String>,
+    playback: Option<Playback>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchChannel {
+    title: Option<String>,
+    playback: Option<Playback>,
+}
+
+/// Dispatches `/channels/…` (the segments after `channels`).
+pub(crate) async fn route(
+    api: &ControlApi,
+    method: &Method,
+    rest: &[&str],
+    auth: Authorisation,
+    body: Option<RequestBody>,
+) -> UpstreamResponse {
+    let allow = match rest {
+        [] | [""] => "GET, POST",
+        [_] => "GET, PATCH, DELETE",
+        [_, "rotate-key"] => "POST",
+        _ => return error(StatusCode::NOT_FOUND, "no such API route"),
+    };
+    if !allow.split(", ").any(|m| m == method.as_str()) {
+        return method_not_allowed(allow);
+    }
+    if is_write(method) {
+        if let Some(why) = auth.refusal() {
+            return error(StatusCode::UNAUTHORIZED, why);
+        }
+    }
+    let result = match (method.as_str(), rest) {
+        ("GET", [] | [""]) => list(api).await,
+        ("POST", [] | [""]) => create(api, body).await,
+        ("GET", [name]) => read(api, name).await,
+        ("PATCH", [name]) => update(api, name, body).await,
+        ("DELETE", [name]) => delete(api, name).await,
+        ("POST", [name, "rotate-key"]) => rotate(api, name).await,
+        _ => return error(StatusCode::NOT_FOUND, "no such API route"),
+    };
+    result.unwrap_or_else(|r| r)
+}
+
+type Answer = Result<UpstreamResponse, UpstreamResponse>;
+
+fn catalog_error(e: CatalogError) -> UpstreamResponse {
+    match e {
+        CatalogError::ChannelExists(name) => error(
+            StatusCode::CONFLICT,
+            &format!("channel {name:?} exists already"),
+        ),
+        CatalogError::StreamKeyTaken => error(StatusCode::CONFLICT, &e.to_string()),
+        other => {
+            tracing::error!(error = %other, "catalog error in the API");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the catalog is unavailable",
+            )
+        }
+    }
+}
+
+fn not_found(name: &str) -> UpstreamResponse {
+    error(StatusCode::NOT_FOUND, &format!("no channel {name:?}"))
+}
+
+fn view(api: &ControlApi, record: ChannelRecord) -> ChannelView {
+    let live = api
+        .channels
+        .get(&record.name)
+        .is_some_and(|c| matches!(c.lock().publisher, PublisherState::Live(_)));
+    ChannelView { record, live }
+}
+
+fn check_title(title: &Option<String>) -> Result<(), UpstreamResponse> {
+    match title {
+        Some(t) if t.trim().is_empty() || t.chars().count() > MAX_TITLE_CHARS => Err(error(
+            StatusCode::BAD_REQUEST,
+            &format!("title must be 1-{MAX_TITLE_CHARS} characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn list(api: &ControlApi) -> Answer {
+    let records = api.catalog.channels().await.map_err(catalog_error)?;
+    let views: Vec<_> = records.into_iter().map(|r| view(api, r)).collect();
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "channels": views }),
+    ))
+}
+
+async fn create(api: &ControlApi, body: Option<RequestBody>) -> Answer {
+    let req: CreateChannel = parse_body(body).await?;
+    if !is_valid_channel_name(&req.name) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "name must be 1-64 characters of a-z, A-Z, 0-9, '-' or '_'",
+        ));
+    }
+    check_title(&req.title)?;
+    let new = NewChannel {
+        title: req.title.unwrap_or_else(|| req.name.clone()),
+        name: req.name,
+        playback: req.playback.unwrap_or(Playback::Public),
+        stream_key: None,
+    };
+    let (record, key) = api
+        .catalog
+        .create_channel(new, now_ms() as i64)
+        .await
+        .map_err(catalog_error)?;
+    tracing::info!(channel = %record.name, "channel created through the API");
+    let mut value = serde_json::to_value(view(api, record)).unwrap_or_default();
+    value["stream_key"] = key.into();
+    Ok(json(StatusCode::CREATED, &value))
+}
+
+async fn read(api: &ControlApi, name: &str) -> Answer {
+    match api.catalog.channel(name).await.map_err(catalog_error)? {
+        Some(record) => Ok(json(StatusCode::OK, &view(api, record))),
+        None => Err(not_found(name)),
+    }
+}
+
+async fn update(api: &ControlApi, name: &str, body: Option<RequestBody>) -> Answer {
+    let req: PatchChannel = parse_body(body).await?;
+    check_title(&req.title)?;
+    let update = ChannelUpdate {
+        title: req.title,
+        playback: req.playback,
+    };
+    match api
+        .catalog
+        .update_channel(name, update, now_ms() as i64)
+        .await
+        .map_err(catalog_error)?
+    {
+        Some(record) => Ok(json(StatusCode::OK, &view(api, record))),
+        None => Err(not_found(name)),
+    }
+}
+
+async fn delete(api: &ControlApi, name: &str) -> Answer {
+    if api
+        .catalog
+        .delete_channel(name)
+        .await
+        .map_err(catalog_error)?
+    {
+        tracing::info!(channel = %name, "channel deleted through the API");
+        Ok(no_content())
+    } else {
+        Err(not_found(name))
+    }
+}
+
+async fn rotate(api: &ControlApi, name: &str) -> Answer {
+    match api
+        .catalog
+        .rotate_stream_key(name, now_ms() as i64)
+        .await
+        .map_err(catalog_error)?
+    {
+        Some(key) => {
+            tracing::info!(channel = %name, "stream key rotated through the API");
+            Ok(json(
+                StatusCode::OK,
+                &serde_json::json!({ "name": name, "stream_key": key }),
+            ))
+        }
+        None => Err(not_found(name)),
+    }
+}

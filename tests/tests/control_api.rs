@@ -1,0 +1,294 @@
+//! # Control plane REST API against a real origin
+//!
+//! `ferrocast-origin` with an admin key, on SQLite (default) and on PostgreSQL (the
+//! throwaway server `./dev test` starts; skipped with a message when
+//! `FERROCAST_TEST_POSTGRES_URL` is unset, failing when `FERROCAST_REQUIRE_POSTGRES=1`):
+//!
+//! - writes without a key, or with a wrong one, get 401; malformed JSON, unknown
+//!   fields and bad names 400 with a message; unknown channels 404; a duplicate 409;
+//! - a channel created through the API takes an ffmpeg publisher with the key the
+//!   API returned and shows `live: true`; its playlist is served;
+//! - update, key rotation (the old key stops working) and delete.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use serde_json::{json, Value};
+use tests::http;
+use tests::origin::{Origin, OriginConfig};
+use tests::publisher::{PublishOptions, Publisher};
+
+const ADMIN_KEY: &str = "test-admin-key-0123456789";
+
+/// One API call: status and JSON body (`Null` when empty).
+fn call(method: &str, url: &str, key: Option<&str>, body: Option<&str>) -> Result<(u16, Value)> {
+    let mut req = ureq::request(method, url).timeout(Duration::from_secs(10));
+    if let Some(k) = key {
+        req = req.set("Authorization", &format!("Bearer {k}"));
+    }
+    let result = match body {
+        Some(b) => req.set("Content-Type", "application/json").send_string(b),
+        None => req.call(),
+    };
+    let resp = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => bail!("{method} {url}: {e}"),
+    };
+    let status = resp.status();
+    let text = resp.into_string()?;
+    let value = if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).with_context(|| format!("{method} {url}: not JSON: {text}"))?
+    };
+    Ok((status, value))
+}
+
+fn expect(got: (u16, Value), status: u16, what: &str) -> Result<Value> {
+    ensure!(
+        got.0 == status,
+        "{what}: expected {status}, got {} {}",
+        got.0,
+        got.1
+    );
+    if status >= 400 {
+        ensure!(
+            got.1["error"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: error without a message: {}",
+            got.1
+        );
+    }
+    Ok(got.1)
+}
+
+fn scenario(extra_toml: String, suffix: &str) -> Result<()> {
+    let origin = Origin::start(OriginConfig {
+        extra_toml,
+        ..OriginConfig::default()
+    })?;
+    let api = |p: &str| origin.url(&format!("/api/v1/{p}"));
+    let name = format!("api-{suffix}");
+    let create = json!({ "name": name, "title": "Made by the API" }).to_string();
+
+    // Authentication and validation.
+    expect(
+        call("POST", &api("channels"), None, Some(&create))?,
+        401,
+        "no key",
+    )?;
+    expect(
+        call("POST", &api("channels"), Some("wrong-key"), Some(&create))?,
+        401,
+        "wrong key",
+    )?;
+    let bad = expect(
+        call(
+            "POST",
+            &api("channels"),
+            Some(ADMIN_KEY),
+            Some("{\"name\": "),
+        )?,
+        400,
+        "malformed JSON",
+    )?;
+    ensure!(
+        bad["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("malformed JSON"),
+        "message: {bad}"
+    );
+    expect(
+        call(
+            "POST",
+            &api("channels"),
+            Some(ADMIN_KEY),
+            Some(r#"{"name":"x","colour":"red"}"#),
+        )?,
+        400,
+        "unknown field",
+    )?;
+    expect(
+        call(
+            "POST",
+            &api("channels"),
+            Some(ADMIN_KEY),
+            Some(r#"{"name":"a b"}"#),
+        )?,
+        400,
+        "bad name",
+    )?;
+    expect(
+        call("GET", &api("channels/no-such-channel"), None, None)?,
+        404,
+        "unknown channel",
+    )?;
+    expect(
+        call(
+            "PATCH",
+            &api("channels/no-such-channel"),
+            Some(ADMIN_KEY),
+            Some("{}"),
+        )?,
+        404,
+        "patch unknown",
+    )?;
+    expect(
+        call(
+            "DELETE",
+            &api("channels/no-such-channel"),
+            Some(ADMIN_KEY),
+            None,
+        )?,
+        404,
+        "delete unknown",
+    )?;
+    expect(
+        call("GET", &api("nothing-here"), None, None)?,
+        404,
+        "unknown route",
+    )?;
+    expect(
+        call("PUT", &api("channels"), Some(ADMIN_KEY), Some("{}"))?,
+        405,
+        "method",
+    )?;
+
+    // Create, then publish with the key the API returned.
+    let created = expect(
+        call("POST", &api("channels"), Some(ADMIN_KEY), Some(&create))?,
+        201,
+        "create",
+    )?;
+    let key = created["stream_key"]
+        .as_str()
+        .context("stream_key in the answer")?
+        .to_owned();
+    ensure!(
+        created["name"] == name.as_str() && created["playback"] == "public",
+        "{created}"
+    );
+    expect(
+        call("POST", &api("channels"), Some(ADMIN_KEY), Some(&create))?,
+        409,
+        "duplicate",
+    )?;
+    let listed = expect(call("GET", &api("channels"), None, None)?, 200, "list")?;
+    let entry = listed["channels"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == name.as_str()))
+        .context("the new channel in the list")?;
+    ensure!(
+        entry.get("stream_key").is_none(),
+        "a listed channel must not show its key"
+    );
+    ensure!(entry["live"] == false, "{entry}");
+
+    let opts = PublishOptions::default().with_gop_s(1.0);
+    let mut publisher =
+        Publisher::start(&origin.rtmp_url(&key), &opts, origin.dir(), "api-publisher")?;
+    let master = origin.live_url(&name, "master.m3u8");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if http::get(&master).map(|r| r.status == 200).unwrap_or(false) {
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "no playlist for the API channel: {}",
+            publisher.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let read = expect(
+        call("GET", &api(&format!("channels/{name}")), None, None)?,
+        200,
+        "read",
+    )?;
+    ensure!(read["live"] == true, "live while publishing: {read}");
+    publisher.kill()?;
+
+    // Update, rotate, delete.
+    let patched = expect(
+        call(
+            "PATCH",
+            &api(&format!("channels/{name}")),
+            Some(ADMIN_KEY),
+            Some(r#"{"playback":"token"}"#),
+        )?,
+        200,
+        "patch",
+    )?;
+    ensure!(
+        patched["playback"] == "token" && patched["title"] == "Made by the API",
+        "{patched}"
+    );
+    let rotated = expect(
+        call(
+            "POST",
+            &api(&format!("channels/{name}/rotate-key")),
+            Some(ADMIN_KEY),
+            None,
+        )?,
+        200,
+        "rotate",
+    )?;
+    let new_key = rotated["stream_key"].as_str().context("new key")?;
+    ensure!(new_key != key && new_key.len() >= 32, "{rotated}");
+    let log_from = origin.log().len();
+    let mut old = Publisher::start(&origin.rtmp_url(&key), &opts, origin.dir(), "old-key")?;
+    let exited = old.wait_exit(Duration::from_secs(20))?;
+    ensure!(
+        exited.is_some(),
+        "a publisher with the rotated-out key must be refused"
+    );
+    let log = origin.log_since(log_from);
+    ensure!(log.contains("publish rejected"), "the log says why: {log}");
+    ensure!(!log.contains(&key), "the log must not print the key");
+
+    expect(
+        call(
+            "DELETE",
+            &api(&format!("channels/{name}")),
+            Some(ADMIN_KEY),
+            None,
+        )?,
+        204,
+        "delete",
+    )?;
+    expect(
+        call("GET", &api(&format!("channels/{name}")), None, None)?,
+        404,
+        "deleted",
+    )?;
+    Ok(())
+}
+
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+#[test]
+fn rest_api_on_sqlite() {
+    let extra = format!("[api]\nadmin_keys = [{ADMIN_KEY:?}]\n");
+    scenario(extra, &unique_suffix()).unwrap();
+}
+
+#[test]
+fn rest_api_on_postgres() {
+    let Ok(url) = std::env::var("FERROCAST_TEST_POSTGRES_URL") else {
+        assert_ne!(
+            std::env::var("FERROCAST_REQUIRE_POSTGRES").as_deref(),
+            Ok("1"),
+            "FERROCAST_REQUIRE_POSTGRES=1 but FERROCAST_TEST_POSTGRES_URL is unset"
+        );
+        eprintln!("skipped: FERROCAST_TEST_POSTGRES_URL is unset (./dev test sets it)");
+        return;
+    };
+    let extra = format!("[api]\nadmin_keys = [{ADMIN_KEY:?}]\n\n[database]\nurl = {url:?}\n");
+    scenario(extra, &unique_suffix()).unwrap();
+}
