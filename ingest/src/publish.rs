@@ -45,6 +45,9 @@ pub enum PublishRejection {
     /// The key could not be checked (the catalog is unreachable); try again later.
     #[error("stream keys cannot be checked right now")]
     Unavailable,
+    /// Too many wrong keys from this address recently; refused without a check.
+    #[error("too many wrong stream keys from this address; try again later")]
+    TooManyFailures,
 }
 
 /// Receives the media of one accepted publish session. Calls are made from the

@@ -5,6 +5,7 @@
 //! - [`catalog`]: the control plane's database (channels, hashed stream keys), SQLite
 //!   or PostgreSQL.
 //! - [`channels`]: channels, their publisher state machine and packagers.
+//! - [`key_failures`]: rate limit for wrong stream keys per address.
 //! - [`publishing`]: authorises stream keys and feeds the packagers (ingest's
 //!   `PublishHandler`).
 //! - [`live_paths`] and [`live_upstream`]: the live URL scheme, served as the
@@ -20,6 +21,7 @@ pub mod catalog;
 pub mod channels;
 pub mod clock;
 pub mod config;
+pub mod key_failures;
 pub mod live_paths;
 pub mod live_upstream;
 pub mod metrics;

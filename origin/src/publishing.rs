@@ -2,7 +2,8 @@
 //! feed the channel's packager with the publisher's tracks and frames.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use ingest::publish::{MediaSink, PublishFuture, PublishHandler, PublishRejection, PublishRequest};
 use packager::media::{Frame, MediaKind, Track};
@@ -13,6 +14,7 @@ use tokio::runtime::Handle;
 use crate::catalog::Catalog;
 use crate::channels::{Channel, Channels};
 use crate::clock::now_ms;
+use crate::key_failures::KeyFailures;
 use crate::metrics::OriginMetrics;
 
 /// The RTMP application publishers must use (`rtmp://host/live/{key}`).
@@ -28,6 +30,7 @@ pub struct OriginPublishHandler {
     runtime: Handle,
     metrics: OriginMetrics,
     grace: Duration,
+    key_failures: Arc<Mutex<KeyFailures>>,
 }
 
 impl OriginPublishHandler {
@@ -45,6 +48,7 @@ impl OriginPublishHandler {
             runtime: Handle::current(),
             metrics,
             grace,
+            key_failures: Arc::default(),
         }
     }
 }
@@ -55,15 +59,24 @@ async fn decide(
     channels: &Channels,
     catalog: Catalog,
     runtime: &Handle,
+    key_failures: &Mutex<KeyFailures>,
 ) -> Result<(Arc<Channel>, u64), PublishRejection> {
     if request.app != LIVE_APP {
         return Err(PublishRejection::UnknownApp(request.app.clone()));
+    }
+    let addr = request.peer.ip();
+    let failures = || key_failures.lock().unwrap_or_else(|p| p.into_inner());
+    if !failures().allowed(addr, Instant::now()) {
+        return Err(PublishRejection::TooManyFailures);
     }
     let key = request.stream_key.clone();
     let lookup = runtime.spawn(async move { catalog.channel_for_stream_key(&key).await });
     let record = match lookup.await {
         Ok(Ok(Some(record))) => record,
-        Ok(Ok(None)) => return Err(PublishRejection::UnknownKey),
+        Ok(Ok(None)) => {
+            failures().failed(addr, Instant::now());
+            return Err(PublishRejection::UnknownKey);
+        }
         Ok(Err(e)) => {
             tracing::error!(peer = %request.peer, error = %e, "stream key check failed");
             return Err(PublishRejection::Unavailable);
@@ -73,6 +86,7 @@ async fn decide(
             return Err(PublishRejection::Unavailable);
         }
     };
+    failures().succeeded(addr);
     let channel = channels.ensure(&record.name);
     let session = channel
         .begin_publish()
@@ -87,8 +101,9 @@ impl PublishHandler for OriginPublishHandler {
         let runtime = self.runtime.clone();
         let metrics = self.metrics.clone();
         let grace = self.grace;
+        let key_failures = self.key_failures.clone();
         Box::pin(async move {
-            match decide(&request, &channels, catalog, &runtime).await {
+            match decide(&request, &channels, catalog, &runtime, &key_failures).await {
                 Ok((channel, session)) => {
                     tracing::info!(channel = %channel.name, peer = %request.peer, session, "publish accepted");
                     metrics.publishers.inc();
@@ -112,6 +127,7 @@ impl PublishHandler for OriginPublishHandler {
                         PublishRejection::UnknownApp(_) => "unknown_app",
                         PublishRejection::AlreadyPublishing(_) => "already_publishing",
                         PublishRejection::Unavailable => "unavailable",
+                        PublishRejection::TooManyFailures => "too_many_failures",
                     };
                     metrics.publish_rejected.with_label_values(&[reason]).inc();
                     tracing::warn!(peer = %request.peer, app = %request.app, "publish rejected: {rejection}");

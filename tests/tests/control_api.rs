@@ -8,7 +8,9 @@
 //!   fields and bad names 400 with a message; unknown channels 404; a duplicate 409;
 //! - a channel created through the API takes an ffmpeg publisher with the key the
 //!   API returned and shows `live: true`; its playlist is served;
-//! - update, key rotation (the old key stops working) and delete.
+//! - update, key rotation (the old key stops working) and delete;
+//! - after repeated wrong keys from one address, even the right key is refused for
+//!   a while (the log says why).
 
 use std::time::{Duration, Instant};
 
@@ -246,6 +248,33 @@ fn scenario(extra_toml: String, suffix: &str) -> Result<()> {
     let log = origin.log_since(log_from);
     ensure!(log.contains("publish rejected"), "the log says why: {log}");
     ensure!(!log.contains(&key), "the log must not print the key");
+
+    // Repeated wrong keys from one address: after the allowed failures even the
+    // right key is refused for a while, without a catalog lookup.
+    for i in 0..5 {
+        let url = origin.rtmp_url("not-a-valid-key");
+        let mut wrong = Publisher::start(&url, &opts, origin.dir(), &format!("wrong-{i}"))?;
+        ensure!(
+            wrong.wait_exit(Duration::from_secs(20))?.is_some(),
+            "wrong key {i} refused"
+        );
+    }
+    let log_from = origin.log().len();
+    let mut right = Publisher::start(
+        &origin.rtmp_url(new_key),
+        &opts,
+        origin.dir(),
+        "right-after-wrong",
+    )?;
+    ensure!(
+        right.wait_exit(Duration::from_secs(20))?.is_some(),
+        "the address is rate-limited after repeated wrong keys"
+    );
+    let log = origin.log_since(log_from);
+    ensure!(
+        log.contains("too many wrong stream keys"),
+        "the log says why: {log}"
+    );
 
     expect(
         call(
