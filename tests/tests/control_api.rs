@@ -4,6 +4,7 @@
 //! throwaway server `./dev test` starts; skipped with a message when
 //! `FERROCAST_TEST_POSTGRES_URL` is unset, failing when `FERROCAST_REQUIRE_POSTGRES=1`):
 //!
+//! - `/api/v1/openapi.json` is served;
 //! - writes without a key, or with a wrong one, get 401; malformed JSON, unknown
 //!   fields and bad names 400 with a message; unknown channels 404; a duplicate 409;
 //! - a channel created through the API takes an ffmpeg publisher with the key the
@@ -72,6 +73,17 @@ fn scenario(extra_toml: String, suffix: &str) -> Result<()> {
     let api = |p: &str| origin.url(&format!("/api/v1/{p}"));
     let name = format!("api-{suffix}");
     let create = json!({ "name": name, "title": "Made by the API" }).to_string();
+
+    // The OpenAPI document is served.
+    let doc = expect(
+        call("GET", &api("openapi.json"), None, None)?,
+        200,
+        "openapi",
+    )?;
+    ensure!(
+        doc["openapi"] == "3.1.0" && doc["paths"]["/channels"].is_object(),
+        "{doc}"
+    );
 
     // Authentication and validation.
     expect(

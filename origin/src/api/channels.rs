@@ -16,9 +16,8 @@ use edge::upstream::UpstreamResponse;
 use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use super::auth::Authorisation;
 use super::json::{error, json, no_content, parse_body};
-use super::{is_write, method_not_allowed, ControlApi};
+use super::ControlApi;
 use crate::catalog::{CatalogError, ChannelRecord, ChannelUpdate, NewChannel, Playback};
 use crate::channels::PublisherState;
 use crate::clock::now_ms;
@@ -51,35 +50,21 @@ struct PatchChannel {
     playback: Option<Playback>,
 }
 
-/// Dispatches `/channels/…` (the segments after `channels`).
-pub(crate) async fn route(
+/// Answers a `/channels…` route; the method is allowed and authorised already.
+pub(crate) async fn handle(
     api: &ControlApi,
     method: &Method,
-    rest: &[&str],
-    auth: Authorisation,
+    template: &str,
+    name: Option<&str>,
     body: Option<RequestBody>,
 ) -> UpstreamResponse {
-    let allow = match rest {
-        [] | [""] => "GET, POST",
-        [_] => "GET, PATCH, DELETE",
-        [_, "rotate-key"] => "POST",
-        _ => return error(StatusCode::NOT_FOUND, "no such API route"),
-    };
-    if !allow.split(", ").any(|m| m == method.as_str()) {
-        return method_not_allowed(allow);
-    }
-    if is_write(method) {
-        if let Some(why) = auth.refusal() {
-            return error(StatusCode::UNAUTHORIZED, why);
-        }
-    }
-    let result = match (method.as_str(), rest) {
-        ("GET", [] | [""]) => list(api).await,
-        ("POST", [] | [""]) => create(api, body).await,
-        ("GET", [name]) => read(api, name).await,
-        ("PATCH", [name]) => update(api, name, body).await,
-        ("DELETE", [name]) => delete(api, name).await,
-        ("POST", [name, "rotate-key"]) => rotate(api, name).await,
+    let result = match (method.as_str(), template, name) {
+        ("GET", "/channels", _) => list(api).await,
+        ("POST", "/channels", _) => create(api, body).await,
+        ("GET", "/channels/{name}", Some(name)) => read(api, name).await,
+        ("PATCH", "/channels/{name}", Some(name)) => update(api, name, body).await,
+        ("DELETE", "/channels/{name}", Some(name)) => delete(api, name).await,
+        ("POST", "/channels/{name}/rotate-key", Some(name)) => rotate(api, name).await,
         _ => return error(StatusCode::NOT_FOUND, "no such API route"),
     };
     result.unwrap_or_else(|r| r)

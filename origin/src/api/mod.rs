@@ -7,7 +7,8 @@
 //!   (database).
 //! - Reads are public (nothing secret is returned); every write needs
 //!   `Authorization: Bearer <key>` with a key from `[api] admin_keys` ([`auth`]).
-//! - [`channels`] answers `/api/v1/channels…`.
+//! - [`channels`] answers `/api/v1/channels…`; [`ROUTES`] lists every route and
+//!   `openapi.json` documents them (a test keeps the two equal).
 //! - Responses are `Cache-Control: no-store`.
 
 // Handlers return `Result<answer, error answer>`: both are the HTTP response, built
@@ -50,25 +51,74 @@ impl ControlApi {
     }
 }
 
+/// Every route under [`API_PREFIX`] and the methods it answers. The OpenAPI document
+/// (`openapi.json`, served at `/api/v1/openapi.json`) lists exactly these; a test
+/// compares the two.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("/openapi.json", "GET"),
+    ("/channels", "GET, POST"),
+    ("/channels/{name}", "GET, PATCH, DELETE"),
+    ("/channels/{name}/rotate-key", "POST"),
+];
+
+/// The OpenAPI 3.1 document of this API.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+/// The route template a path (after [`API_PREFIX`]) matches, with its `{name}`.
+fn template_of(rest: &str) -> Option<(&'static str, Option<String>)> {
+    let segments: Vec<&str> = rest.split('/').collect();
+    match segments.as_slice() {
+        ["openapi.json"] => Some(("/openapi.json", None)),
+        ["channels"] | ["channels", ""] => Some(("/channels", None)),
+        ["channels", name] => Some(("/channels/{name}", Some((*name).to_owned()))),
+        ["channels", name, "rotate-key"] => {
+            Some(("/channels/{name}/rotate-key", Some((*name).to_owned())))
+        }
+        _ => None,
+    }
+}
+
+fn allowed_methods(template: &str) -> &'static str {
+    ROUTES
+        .iter()
+        .find(|(t, _)| *t == template)
+        .map_or("", |(_, m)| *m)
+}
+
 /// [`ControlApi`] as local routes.
 pub struct ControlRoutes(pub Arc<ControlApi>);
 
 impl LocalRoutes for ControlRoutes {
     fn route(&self, ctx: &RequestCtx) -> Option<UpstreamFuture> {
         let rest = ctx.path.strip_prefix(API_PREFIX)?;
-        let segments: Vec<String> = rest.split('/').map(str::to_owned).collect();
+        let Some((template, name)) = template_of(rest) else {
+            return Some(Box::pin(async {
+                error(StatusCode::NOT_FOUND, "no such API route")
+            }));
+        };
+        let allow = allowed_methods(template);
+        if !allow.split(", ").any(|m| m == ctx.method.as_str()) {
+            let answer = method_not_allowed(allow);
+            return Some(Box::pin(async move { answer }));
+        }
+        if is_write(&ctx.method) {
+            if let Some(why) = self.0.admin.check(ctx).refusal() {
+                let answer = error(StatusCode::UNAUTHORIZED, why);
+                return Some(Box::pin(async move { answer }));
+            }
+        }
         let api = self.0.clone();
         let method = ctx.method.clone();
-        let authorised = api.admin.check(ctx);
         let body = ctx.body.clone();
         Some(Box::pin(async move {
-            let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-            match segments.first() {
-                Some(&"channels") => {
-                    channels::route(&api, &method, &segments[1..], authorised, body).await
-                }
-                _ => error(StatusCode::NOT_FOUND, "no such API route"),
+            if template == "/openapi.json" {
+                let mut r = json::json(StatusCode::OK, &());
+                r.body = edge::upstream::UpstreamBody::Full(bytes::Bytes::from_static(
+                    OPENAPI_JSON.as_bytes(),
+                ));
+                return r;
             }
+            channels::handle(&api, &method, template, name.as_deref(), body).await
         }))
     }
 }
@@ -84,4 +134,47 @@ pub(crate) fn method_not_allowed(allow: &'static str) -> edge::upstream::Upstrea
 /// Whether `method` changes state (needs the admin key).
 pub(crate) fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_openapi_document_lists_exactly_the_routes_and_methods_served() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                if method != "parameters" {
+                    documented.insert((path.clone(), method.to_uppercase()));
+                }
+            }
+        }
+        let mut served = BTreeSet::new();
+        for (template, methods) in ROUTES {
+            for m in methods.split(", ") {
+                served.insert(((*template).to_owned(), m.to_owned()));
+            }
+            let sample = template.replace("{name}", "some-channel");
+            let (matched, _) = template_of(sample.trim_start_matches('/')).unwrap();
+            assert_eq!(matched, *template, "the router matches {sample}");
+        }
+        assert_eq!(documented, served);
+    }
+
+    #[test]
+    fn unknown_paths_match_no_route() {
+        for p in [
+            "",
+            "channel",
+            "channels/a/b",
+            "channels/a/rotate-key/x",
+            "tokens",
+        ] {
+            assert!(template_of(p).is_none(), "{p}");
+        }
+    }
 }
