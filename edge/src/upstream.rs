@@ -22,7 +22,15 @@ pub struct UpstreamRequest {
     /// The authority the client addressed (`:authority`, else `Host`), e.g.
     /// `cdn.example:8080`, so an upstream can write absolute URLs (DASH UTCTiming).
     pub authority: Option<String>,
+    /// The playback token the pipeline verified for this request, if any. An edge
+    /// forwards it to its parents (header [`TOKEN_HEADER`]), so that an origin which
+    /// requires a token for the path accepts the fetch.
+    pub token: Option<String>,
 }
+
+/// The request header that carries a verified playback token from an edge to its
+/// parents (the token is stripped from the path and from the cache key).
+pub const TOKEN_HEADER: &str = "ferrocast-playback-token";
 
 /// What kind of object a response is; decides caching headers and metrics labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

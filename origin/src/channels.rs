@@ -7,6 +7,7 @@
 //! later publisher starts a fresh stream.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use packager::live::{LiveConfig, LiveStream};
@@ -42,6 +43,9 @@ pub struct ChannelState {
 pub struct Channel {
     /// URL name.
     pub name: String,
+    /// Playback needs a verified token (the catalog's `playback = token`), mirrored
+    /// here so delivery does not ask the database per request.
+    token_required: AtomicBool,
     live_config: LiveConfig,
     state: Mutex<ChannelState>,
     changed: watch::Sender<u64>,
@@ -51,6 +55,7 @@ impl Channel {
     fn new(name: &str, live_config: LiveConfig) -> Self {
         Self {
             name: name.to_owned(),
+            token_required: AtomicBool::new(false),
             live_config,
             state: Mutex::new(ChannelState {
                 stream: None,
@@ -59,6 +64,16 @@ impl Channel {
             }),
             changed: watch::channel(0).0,
         }
+    }
+
+    /// Whether playback needs a verified token.
+    pub fn token_required(&self) -> bool {
+        self.token_required.load(Ordering::Relaxed)
+    }
+
+    /// Mirrors the catalog's playback rule.
+    pub fn set_token_required(&self, required: bool) {
+        self.token_required.store(required, Ordering::Relaxed);
     }
 
     /// Locks the channel state. Hold it briefly: ingest writes under it.

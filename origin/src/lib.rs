@@ -10,6 +10,7 @@
 //!   `PublishHandler`).
 //! - [`live_paths`] and [`live_upstream`]: the live URL scheme, served as the
 //!   delivery pipeline's `Upstream`, with LL-HLS blocking and LL-DASH streaming.
+//! - [`playback_signing`]: the Ed25519 key that signs playback tokens.
 //! - [`metrics`]: ingest and packaging metrics.
 //! - [`banner`]: what the binary prints at start.
 //! - [`server`]: starts listeners and runs until shutdown.
@@ -25,5 +26,6 @@ pub mod key_failures;
 pub mod live_paths;
 pub mod live_upstream;
 pub mod metrics;
+pub mod playback_signing;
 pub mod publishing;
 pub mod server;

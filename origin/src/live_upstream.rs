@@ -81,6 +81,13 @@ async fn respond(
             format!("no channel {channel_name:?}\n"),
         );
     };
+    if channel.token_required() && request.token.is_none() {
+        // Same answer as the pipeline's for a missing token: 403, never cached.
+        return UpstreamResponse::error(
+            StatusCode::FORBIDDEN,
+            format!("{}\n", edge::token::TokenError::Missing),
+        );
+    }
     let owned = channel;
     let channel = &*owned;
     match path {

@@ -11,7 +11,7 @@ use prometheus::IntCounter;
 
 use tokio::runtime::Handle;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Playback};
 use crate::channels::{Channel, Channels};
 use crate::clock::now_ms;
 use crate::key_failures::KeyFailures;
@@ -88,6 +88,7 @@ async fn decide(
     };
     failures().succeeded(addr);
     let channel = channels.ensure(&record.name);
+    channel.set_token_required(record.playback == Playback::Token);
     let session = channel
         .begin_publish()
         .ok_or_else(|| PublishRejection::AlreadyPublishing(channel.name.clone()))?;

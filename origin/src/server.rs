@@ -18,6 +18,7 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::live_upstream::LiveUpstream;
 use crate::metrics::OriginMetrics;
+use crate::playback_signing;
 use crate::publishing::OriginPublishHandler;
 
 /// Runs the origin until `shutdown` resolves.
@@ -47,6 +48,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     }
     let (banner_channels, generated_demo_key) = banner_channels(&config, &catalog).await?;
     let channels = Arc::new(Channels::new(&config.packaging));
+    let signing = Arc::new(
+        playback_signing::load_or_create(&config.storage.data_dir)
+            .context("loading the playback token key")?,
+    );
 
     let tls = match (&config.tls.cert, &config.tls.key) {
         (Some(cert), Some(key)) => {
@@ -66,10 +71,20 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             edge::pipeline::Pipeline::new(upstream, &registry)
                 .context("registering HTTP metrics")?
                 .with_readiness(move || ready.load(Ordering::Relaxed))
+                // Tokens in paths (or forwarded by edges) are verified with our own
+                // key; which channels need one is the catalog's per-channel rule.
+                .with_token_verifier(
+                    edge::token::TokenVerifier::new(
+                        &playback_signing::public_key_text(&signing),
+                        Vec::new(),
+                    )
+                    .map_err(anyhow::Error::msg)?,
+                )
                 .with_local_routes(Arc::new(ControlRoutes(Arc::new(ControlApi::new(
                     catalog.clone(),
                     channels.clone(),
                     &config.api.admin_keys,
+                    signing.clone(),
                 ))))),
         )
     };
@@ -105,6 +120,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     println!(
         "{}",
         crate::banner::render(&config, &banner_channels, generated_demo_key)
+            + &format!(
+                "Playback token public key (edges: [auth] public_key): {}\n",
+                playback_signing::public_key_text(&signing)
+            )
     );
 
     shutdown.await;

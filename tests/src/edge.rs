@@ -48,6 +48,8 @@ pub struct EdgeConfig {
     pub http_keys: Vec<(String, String)>,
     /// `RUST_LOG` for the edge.
     pub rust_log: String,
+    /// `[auth] public_key` (base64url Ed25519), when tokens are verified.
+    pub public_key: Option<String>,
 }
 
 impl EdgeConfig {
@@ -62,6 +64,7 @@ impl EdgeConfig {
             snapshot_interval_s: None,
             http_keys: Vec::new(),
             rust_log: "info".into(),
+            public_key: None,
         }
     }
 
@@ -87,6 +90,9 @@ impl EdgeConfig {
             mem = self.memory_bytes,
             keys = list(&self.admin_keys),
         );
+        if let Some(key) = &self.public_key {
+            s.push_str(&format!("\n[auth]\npublic_key = {key:?}\n"));
+        }
         if let Some((path, bytes)) = &self.disk {
             s.push_str(&format!(
                 "\n[cache.disk]\npath = {:?}\nbytes = {bytes}\n",

@@ -5,6 +5,9 @@
 //! `FERROCAST_TEST_POSTGRES_URL` is unset, failing when `FERROCAST_REQUIRE_POSTGRES=1`):
 //!
 //! - `/api/v1/openapi.json` is served;
+//! - a token-required channel answers 403 without a token, for another channel or
+//!   expired, at the origin and through an edge holding the public key, and plays
+//!   with a token minted by `POST /api/v1/tokens`;
 //! - writes without a key, or with a wrong one, get 401; malformed JSON, unknown
 //!   fields and bad names 400 with a message; unknown channels 404; a duplicate 409;
 //! - a channel created through the API takes an ffmpeg publisher with the key the
@@ -17,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::{json, Value};
+use tests::edge::{Edge, EdgeConfig};
 use tests::http;
 use tests::origin::{Origin, OriginConfig};
 use tests::publisher::{PublishOptions, Publisher};
@@ -221,6 +225,128 @@ fn scenario(extra_toml: String, suffix: &str) -> Result<()> {
         "read",
     )?;
     ensure!(read["live"] == true, "live while publishing: {read}");
+
+    // Token-required playback, at the origin and through an edge that has the key.
+    let public = expect(
+        call("GET", &api("tokens/public-key"), None, None)?,
+        200,
+        "public key",
+    )?;
+    let public_key = public["public_key"]
+        .as_str()
+        .context("public_key")?
+        .to_owned();
+    let edge = Edge::start(EdgeConfig {
+        public_key: Some(public_key),
+        ..EdgeConfig::new(vec![origin.url("")])
+    })?;
+    let master_path = format!("/live/{name}/master.m3u8");
+    let status = |url: &str| http::get(url).map(|r| r.status).unwrap_or(0);
+    ensure!(
+        status(&origin.url(&master_path)) == 200,
+        "public before the switch"
+    );
+    expect(
+        call(
+            "PATCH",
+            &api(&format!("channels/{name}")),
+            Some(ADMIN_KEY),
+            Some(r#"{"playback":"token"}"#),
+        )?,
+        200,
+        "to token playback",
+    )?;
+    ensure!(
+        status(&origin.url(&master_path)) == 403,
+        "origin without a token"
+    );
+    ensure!(
+        status(&edge.url(&master_path)) == 403,
+        "edge without a token"
+    );
+    let mint = |body: &str| call("POST", &api("tokens"), Some(ADMIN_KEY), Some(body));
+    expect(
+        call("POST", &api("tokens"), None, Some("{}"))?,
+        401,
+        "mint without key",
+    )?;
+    expect(
+        mint(&format!(r#"{{"channel":"{name}","prefix":"/live/"}}"#))?,
+        400,
+        "both channel and prefix",
+    )?;
+    let minted = expect(mint(&format!(r#"{{"channel":"{name}"}}"#))?, 201, "mint")?;
+    let with_token = format!(
+        "{}{master_path}",
+        minted["path_prefix"].as_str().context("path_prefix")?
+    );
+    let r = http::get(&origin.url(&with_token))?;
+    ensure!(r.status == 200, "origin with a token: {}", r.summary());
+    let r = http::get(&edge.url(&with_token))?;
+    ensure!(r.status == 200, "edge with a token: {}", r.summary());
+    let variant = r
+        .text()
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.is_empty())
+        .map(str::to_owned);
+    let variant = variant.context("a variant in the multivariant playlist")?;
+    let media = http::resolve(&edge.url(&with_token), &variant);
+    let r = http::get(&media)?;
+    ensure!(
+        r.status == 200,
+        "edge media playlist with the token (relative URI): {}",
+        r.summary()
+    );
+    let other = expect(
+        mint(r#"{"channel":"some-other-channel"}"#)?,
+        201,
+        "mint other",
+    )?;
+    let wrong = format!(
+        "{}{master_path}",
+        other["path_prefix"].as_str().unwrap_or("")
+    );
+    ensure!(
+        status(&origin.url(&wrong)) == 403,
+        "token for another channel at the origin"
+    );
+    ensure!(
+        status(&edge.url(&wrong)) == 403,
+        "token for another channel at the edge"
+    );
+    let short = expect(
+        mint(&format!(r#"{{"channel":"{name}","expires_in_s":1}}"#))?,
+        201,
+        "mint short",
+    )?;
+    let expired = format!(
+        "{}{master_path}",
+        short["path_prefix"].as_str().unwrap_or("")
+    );
+    std::thread::sleep(Duration::from_millis(2_100));
+    ensure!(
+        status(&origin.url(&expired)) == 403,
+        "expired token at the origin"
+    );
+    ensure!(
+        status(&edge.url(&expired)) == 403,
+        "expired token at the edge"
+    );
+    ensure!(
+        status(&origin.url(&format!("/t/garbage{master_path}"))) == 403,
+        "garbage token"
+    );
+    expect(
+        call(
+            "PATCH",
+            &api(&format!("channels/{name}")),
+            Some(ADMIN_KEY),
+            Some(r#"{"playback":"public"}"#),
+        )?,
+        200,
+        "back to public",
+    )?;
+    ensure!(status(&origin.url(&master_path)) == 200, "public again");
     publisher.kill()?;
 
     // Update, rotate, delete.

@@ -151,13 +151,21 @@ impl Upstream for CachingUpstream {
         Box::pin(async move {
             let key = cache_key(&request.path, request.query.as_deref());
             let kind = kind_of(&request.path);
-            inner.lookup_or_fetch(key, kind).await
+            inner.lookup_or_fetch(key, kind, request.token).await
         })
     }
 }
 
 impl Inner {
-    async fn lookup_or_fetch(self: Arc<Self>, key: String, kind: ObjectKind) -> UpstreamResponse {
+    /// `token`: the verified playback token of the request, forwarded to the parent
+    /// on a miss (the first waiter's token serves every coalesced waiter, each of
+    /// which passed its own check in the pipeline).
+    async fn lookup_or_fetch(
+        self: Arc<Self>,
+        key: String,
+        kind: ObjectKind,
+        token: Option<String>,
+    ) -> UpstreamResponse {
         let now = now_ms();
         self.admission.record_access(&key);
         let mut fallback = None;
@@ -193,7 +201,7 @@ impl Inner {
                         return self.hit(object, CachePhase::MemoryHit, kind, now);
                     }
                 }
-                tokio::spawn(self.clone().fill(key.clone(), filler));
+                tokio::spawn(self.clone().fill(key.clone(), filler, token));
                 (CachePhase::Miss, reader)
             }
             Joined::Follower { reader } => (CachePhase::Coalesced, reader),
@@ -263,13 +271,22 @@ impl Inner {
     fn revalidate(self: Arc<Self>, key: &str) {
         if let Joined::Leader { filler, reader } = self.coalescer.join(key) {
             drop(reader);
-            tokio::spawn(self.clone().fill(key.to_owned(), filler));
+            tokio::spawn(self.clone().fill(key.to_owned(), filler, None));
         }
     }
 
     /// The leader's fetch: parent response → filler → memory tier.
-    async fn fill(self: Arc<Self>, key: String, mut filler: cache::coalesce::Filler) {
-        let response = match self.parents.fetch(&key, HeaderMap::new()).await {
+    async fn fill(
+        self: Arc<Self>,
+        key: String,
+        mut filler: cache::coalesce::Filler,
+        token: Option<String>,
+    ) {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
+            headers.insert(crate::upstream::TOKEN_HEADER, value);
+        }
+        let response = match self.parents.fetch(&key, headers).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::debug!(key, "upstream fetch failed: {e}");

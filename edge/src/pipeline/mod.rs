@@ -256,8 +256,15 @@ impl Pipeline {
     ) -> Result<UpstreamRequest, crate::token::TokenError> {
         let (token, path) = match crate::token::split_token_path(&ctx.path) {
             Some((token, rest)) => (Some(token), rest),
-            None => (None, ctx.path.as_str()),
+            // A child edge forwards the token it verified in a header.
+            None => (
+                ctx.headers
+                    .get(crate::upstream::TOKEN_HEADER)
+                    .and_then(|v| v.to_str().ok()),
+                ctx.path.as_str(),
+            ),
         };
+        let mut verified = None;
         if let Some(verifier) = &self.tokens {
             match token {
                 Some(token) => {
@@ -266,6 +273,7 @@ impl Pipeline {
                         .map_or(0, |d| d.as_secs());
                     let client = ctx.peer.map(|p| p.ip());
                     verifier.verify(token, path, client, now_s)?;
+                    verified = Some(token.to_owned());
                 }
                 None if verifier.required(path) => return Err(crate::token::TokenError::Missing),
                 None => {}
@@ -275,6 +283,7 @@ impl Pipeline {
             path: path.to_owned(),
             query: ctx.query.clone(),
             authority: ctx.authority.clone(),
+            token: verified,
         })
     }
 }

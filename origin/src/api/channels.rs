@@ -166,7 +166,12 @@ async fn update(api: &ControlApi, name: &str, body: Option<RequestBody>) -> Answ
         .await
         .map_err(catalog_error)?
     {
-        Some(record) => Ok(json(StatusCode::OK, &view(api, record))),
+        Some(record) => {
+            if let Some(live) = api.channels.get(&record.name) {
+                live.set_token_required(record.playback == Playback::Token);
+            }
+            Ok(json(StatusCode::OK, &view(api, record)))
+        }
         None => Err(not_found(name)),
     }
 }

@@ -7,7 +7,7 @@
 //!   (database).
 //! - Reads are public (nothing secret is returned); every write needs
 //!   `Authorization: Bearer <key>` with a key from `[api] admin_keys` ([`auth`]).
-//! - [`channels`] answers `/api/v1/channels…`; [`ROUTES`] lists every route and
+//! - [`channels`] answers `/api/v1/channels…`, [`tokens`] `/api/v1/tokens…`; [`ROUTES`] lists every route and
 //!   `openapi.json` documents them (a test keeps the two equal).
 //! - Responses are `Cache-Control: no-store`.
 
@@ -18,6 +18,7 @@
 pub mod auth;
 pub mod channels;
 pub mod json;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -38,15 +39,23 @@ pub struct ControlApi {
     pub(crate) catalog: Catalog,
     pub(crate) channels: Arc<Channels>,
     pub(crate) admin: AdminKeys,
+    pub(crate) signing: Arc<ed25519_dalek::SigningKey>,
 }
 
 impl ControlApi {
-    /// The API over `catalog` and the live `channels`, writable with `admin_keys`.
-    pub fn new(catalog: Catalog, channels: Arc<Channels>, admin_keys: &[String]) -> Self {
+    /// The API over `catalog` and the live `channels`, writable with `admin_keys`;
+    /// playback tokens are signed with `signing`.
+    pub fn new(
+        catalog: Catalog,
+        channels: Arc<Channels>,
+        admin_keys: &[String],
+        signing: Arc<ed25519_dalek::SigningKey>,
+    ) -> Self {
         Self {
             catalog,
             channels,
             admin: AdminKeys::new(admin_keys),
+            signing,
         }
     }
 }
@@ -59,6 +68,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/channels", "GET, POST"),
     ("/channels/{name}", "GET, PATCH, DELETE"),
     ("/channels/{name}/rotate-key", "POST"),
+    ("/tokens", "POST"),
+    ("/tokens/public-key", "GET"),
 ];
 
 /// The OpenAPI 3.1 document of this API.
@@ -74,6 +85,8 @@ fn template_of(rest: &str) -> Option<(&'static str, Option<String>)> {
         ["channels", name, "rotate-key"] => {
             Some(("/channels/{name}/rotate-key", Some((*name).to_owned())))
         }
+        ["tokens"] => Some(("/tokens", None)),
+        ["tokens", "public-key"] => Some(("/tokens/public-key", None)),
         _ => None,
     }
 }
@@ -118,7 +131,11 @@ impl LocalRoutes for ControlRoutes {
                 ));
                 return r;
             }
-            channels::handle(&api, &method, template, name.as_deref(), body).await
+            match template {
+                "/tokens" => tokens::mint(&api, body).await,
+                "/tokens/public-key" => tokens::public_key(&api),
+                _ => channels::handle(&api, &method, template, name.as_deref(), body).await,
+            }
         }))
     }
 }
@@ -172,7 +189,7 @@ mod tests {
             "channel",
             "channels/a/b",
             "channels/a/rotate-key/x",
-            "tokens",
+            "tokens/x",
         ] {
             assert!(template_of(p).is_none(), "{p}");
         }
