@@ -13,6 +13,7 @@
 //! - [`playback_signing`]: the Ed25519 key that signs playback tokens.
 //! - [`metrics`]: ingest and packaging metrics.
 //! - [`banner`]: what the binary prints at start.
+//! - [`webhooks`]: signed `stream.started` / `stream.ended` deliveries with retries.
 //! - [`server`]: starts listeners and runs until shutdown.
 #![forbid(unsafe_code)]
 
@@ -29,3 +30,4 @@ pub mod metrics;
 pub mod playback_signing;
 pub mod publishing;
 pub mod server;
+pub mod webhooks;

@@ -12,10 +12,11 @@ use prometheus::IntCounter;
 use tokio::runtime::Handle;
 
 use crate::catalog::{Catalog, Playback};
-use crate::channels::{Channel, Channels};
+use crate::channels::{Channel, Channels, PublisherState};
 use crate::clock::now_ms;
 use crate::key_failures::KeyFailures;
 use crate::metrics::OriginMetrics;
+use crate::webhooks::{Event, Webhooks};
 
 /// The RTMP application publishers must use (`rtmp://host/live/{key}`).
 pub const LIVE_APP: &str = "live";
@@ -31,6 +32,7 @@ pub struct OriginPublishHandler {
     metrics: OriginMetrics,
     grace: Duration,
     key_failures: Arc<Mutex<KeyFailures>>,
+    webhooks: Webhooks,
 }
 
 impl OriginPublishHandler {
@@ -39,6 +41,7 @@ impl OriginPublishHandler {
     pub fn new(
         channels: Arc<Channels>,
         catalog: Catalog,
+        webhooks: Webhooks,
         metrics: OriginMetrics,
         grace: Duration,
     ) -> Self {
@@ -49,6 +52,7 @@ impl OriginPublishHandler {
             metrics,
             grace,
             key_failures: Arc::default(),
+            webhooks,
         }
     }
 }
@@ -60,7 +64,7 @@ async fn decide(
     catalog: Catalog,
     runtime: &Handle,
     key_failures: &Mutex<KeyFailures>,
-) -> Result<(Arc<Channel>, u64), PublishRejection> {
+) -> Result<(Arc<Channel>, u64, bool), PublishRejection> {
     if request.app != LIVE_APP {
         return Err(PublishRejection::UnknownApp(request.app.clone()));
     }
@@ -89,10 +93,12 @@ async fn decide(
     failures().succeeded(addr);
     let channel = channels.ensure(&record.name);
     channel.set_token_required(record.playback == Playback::Token);
+    // A publisher coming back within the grace period continues the same stream.
+    let fresh = !matches!(channel.lock().publisher, PublisherState::Grace(_));
     let session = channel
         .begin_publish()
         .ok_or_else(|| PublishRejection::AlreadyPublishing(channel.name.clone()))?;
-    Ok((channel, session))
+    Ok((channel, session, fresh))
 }
 
 impl PublishHandler for OriginPublishHandler {
@@ -103,9 +109,13 @@ impl PublishHandler for OriginPublishHandler {
         let metrics = self.metrics.clone();
         let grace = self.grace;
         let key_failures = self.key_failures.clone();
+        let webhooks = self.webhooks.clone();
         Box::pin(async move {
             match decide(&request, &channels, catalog, &runtime, &key_failures).await {
-                Ok((channel, session)) => {
+                Ok((channel, session, fresh)) => {
+                    if fresh {
+                        webhooks.emit(Event::stream_started(&channel.name, now_ms()));
+                    }
                     tracing::info!(channel = %channel.name, peer = %request.peer, session, "publish accepted");
                     metrics.publishers.inc();
                     metrics
@@ -119,6 +129,7 @@ impl PublishHandler for OriginPublishHandler {
                         metrics,
                         counters,
                         grace,
+                        webhooks,
                         ended: false,
                     }) as Box<dyn MediaSink>)
                 }
@@ -166,6 +177,7 @@ struct ChannelSink {
     metrics: OriginMetrics,
     counters: SinkCounters,
     grace: Duration,
+    webhooks: Webhooks,
     ended: bool,
 }
 
@@ -226,6 +238,7 @@ impl MediaSink for ChannelSink {
         let session = self.session;
         let grace = self.grace;
         let metrics = self.metrics.clone();
+        let webhooks = self.webhooks.clone();
         let Ok(runtime) = Handle::try_current() else {
             // No runtime (process shutting down): end the stream now.
             channel.grace_expired(session, now_ms());
@@ -234,6 +247,7 @@ impl MediaSink for ChannelSink {
         runtime.spawn(async move {
             tokio::time::sleep(grace).await;
             if channel.grace_expired(session, now_ms()) {
+                webhooks.emit(Event::stream_ended(&channel.name, now_ms()));
                 metrics.channel_live.with_label_values(&[&channel.name]).set(0);
                 tracing::info!(channel = %channel.name, "stream ended: no publisher within the grace period");
             }

@@ -20,6 +20,7 @@ use crate::live_upstream::LiveUpstream;
 use crate::metrics::OriginMetrics;
 use crate::playback_signing;
 use crate::publishing::OriginPublishHandler;
+use crate::webhooks::Webhooks;
 
 /// Runs the origin until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -88,9 +89,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                 ))))),
         )
     };
+    let webhooks = Webhooks::start(catalog.clone());
     let handler = Arc::new(OriginPublishHandler::new(
         channels.clone(),
         catalog.clone(),
+        webhooks,
         metrics.clone(),
         Duration::from_secs_f64(config.packaging.reconnect_grace_s),
     ));

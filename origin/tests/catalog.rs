@@ -346,3 +346,27 @@ async fn concurrent_writes_lose_nothing(db_ref: &TestDb) {
     );
     catalog.close().await;
 }
+
+both_backends!(webhook_subscriptions);
+async fn webhook_subscriptions(db_ref: &TestDb) {
+    let catalog = db_ref.open().await;
+    let events = vec!["stream.started".to_owned(), "stream.ended".to_owned()];
+    let a = catalog
+        .create_webhook("http://127.0.0.1:9/a", &events, 1)
+        .await
+        .unwrap();
+    let b = catalog
+        .create_webhook("https://example.test/b", &events[..1], 2)
+        .await
+        .unwrap();
+    assert_ne!(a.id, b.id);
+    assert_ne!(a.secret, b.secret);
+    assert_eq!(a.secret.len(), 32);
+    let all = catalog.webhooks().await.unwrap();
+    assert_eq!(all, vec![a.clone(), b.clone()]);
+    assert_eq!(all[0].events, events);
+    assert!(catalog.delete_webhook(&a.id).await.unwrap());
+    assert!(!catalog.delete_webhook(&a.id).await.unwrap());
+    assert_eq!(catalog.webhooks().await.unwrap(), vec![b]);
+    catalog.close().await;
+}

@@ -7,7 +7,8 @@
 //!   (database).
 //! - Reads are public (nothing secret is returned); every write needs
 //!   `Authorization: Bearer <key>` with a key from `[api] admin_keys` ([`auth`]).
-//! - [`channels`] answers `/api/v1/channels…`, [`tokens`] `/api/v1/tokens…`; [`ROUTES`] lists every route and
+//! - [`channels`] answers `/api/v1/channels…`, [`tokens`] `/api/v1/tokens…`,
+//!   [`webhooks`] `/api/v1/webhooks…` (reads too need the admin key); [`ROUTES`] lists every route and
 //!   `openapi.json` documents them (a test keeps the two equal).
 //! - Responses are `Cache-Control: no-store`.
 
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod channels;
 pub mod json;
 pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -70,7 +72,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/channels/{name}/rotate-key", "POST"),
     ("/tokens", "POST"),
     ("/tokens/public-key", "GET"),
+    ("/webhooks", "GET, POST"),
+    ("/webhooks/{id}", "DELETE"),
 ];
+
+/// Routes whose reads need the admin key too.
+const PRIVATE_READS: &[&str] = &["/webhooks"];
 
 /// The OpenAPI 3.1 document of this API.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
@@ -87,6 +94,8 @@ fn template_of(rest: &str) -> Option<(&'static str, Option<String>)> {
         }
         ["tokens"] => Some(("/tokens", None)),
         ["tokens", "public-key"] => Some(("/tokens/public-key", None)),
+        ["webhooks"] | ["webhooks", ""] => Some(("/webhooks", None)),
+        ["webhooks", id] => Some(("/webhooks/{id}", Some((*id).to_owned()))),
         _ => None,
     }
 }
@@ -114,7 +123,7 @@ impl LocalRoutes for ControlRoutes {
             let answer = method_not_allowed(allow);
             return Some(Box::pin(async move { answer }));
         }
-        if is_write(&ctx.method) {
+        if is_write(&ctx.method) || PRIVATE_READS.contains(&template) {
             if let Some(why) = self.0.admin.check(ctx).refusal() {
                 let answer = error(StatusCode::UNAUTHORIZED, why);
                 return Some(Box::pin(async move { answer }));
@@ -134,6 +143,9 @@ impl LocalRoutes for ControlRoutes {
             match template {
                 "/tokens" => tokens::mint(&api, body).await,
                 "/tokens/public-key" => tokens::public_key(&api),
+                "/webhooks" if method == Method::GET => webhooks::list(&api).await,
+                "/webhooks" => webhooks::create(&api, body).await,
+                "/webhooks/{id}" => webhooks::delete(&api, name.as_deref().unwrap_or("")).await,
                 _ => channels::handle(&api, &method, template, name.as_deref(), body).await,
             }
         }))
@@ -175,7 +187,9 @@ mod tests {
             for m in methods.split(", ") {
                 served.insert(((*template).to_owned(), m.to_owned()));
             }
-            let sample = template.replace("{name}", "some-channel");
+            let sample = template
+                .replace("{name}", "some-channel")
+                .replace("{id}", "some-id");
             let (matched, _) = template_of(sample.trim_start_matches('/')).unwrap();
             assert_eq!(matched, *template, "the router matches {sample}");
         }

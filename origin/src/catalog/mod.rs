@@ -11,6 +11,7 @@
 //!
 //! - [`stream_key`]: generating, hashing and comparing stream keys;
 //! - [`channel_store`]: the channel queries ([`ChannelRecord`]);
+//! - [`webhook_store`]: webhook subscriptions;
 //! - [`database_url`]: where a configured URL points.
 //!
 //! Channels from `[[channels]]` are created at start when missing ([`Catalog::bootstrap`]);
@@ -19,6 +20,7 @@
 pub mod channel_store;
 pub mod database_url;
 pub mod stream_key;
+pub mod webhook_store;
 
 use std::path::Path;
 use std::time::Duration;
@@ -28,6 +30,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use channel_store::{ChannelRecord, ChannelUpdate, NewChannel, Playback};
 pub use database_url::{Backend, DatabaseUrlError};
+pub use webhook_store::WebhookRecord;
 
 use crate::config::ChannelConfig;
 
