@@ -61,6 +61,12 @@ pub trait MediaSink: Send + 'static {
     fn frame(&mut self, frame: Frame);
     /// The publisher is gone (cleanly or not). Called exactly once.
     fn end(&mut self);
+    /// Whether the application wants this publisher disconnected (an operator
+    /// kicked it). Checked after each batch of input, so a kick takes effect with
+    /// the publisher's next bytes.
+    fn kicked(&self) -> bool {
+        false
+    }
 }
 
 /// Future returned by [`PublishHandler::publish`].

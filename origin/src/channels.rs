@@ -7,7 +7,7 @@
 //! later publisher starts a fresh stream.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use packager::live::{LiveConfig, LiveStream};
@@ -46,6 +46,8 @@ pub struct Channel {
     /// Playback needs a verified token (the catalog's `playback = token`), mirrored
     /// here so delivery does not ask the database per request.
     token_required: AtomicBool,
+    /// The publish session an operator kicked (0: none).
+    kicked_session: AtomicU64,
     live_config: LiveConfig,
     state: Mutex<ChannelState>,
     changed: watch::Sender<u64>,
@@ -56,6 +58,7 @@ impl Channel {
         Self {
             name: name.to_owned(),
             token_required: AtomicBool::new(false),
+            kicked_session: AtomicU64::new(0),
             live_config,
             state: Mutex::new(ChannelState {
                 stream: None,
@@ -74,6 +77,21 @@ impl Channel {
     /// Mirrors the catalog's playback rule.
     pub fn set_token_required(&self, required: bool) {
         self.token_required.store(required, Ordering::Relaxed);
+    }
+
+    /// Asks the live publisher to be disconnected; returns its session, or `None`
+    /// when nobody is publishing.
+    pub fn kick(&self) -> Option<u64> {
+        let PublisherState::Live(session) = self.lock().publisher else {
+            return None;
+        };
+        self.kicked_session.store(session, Ordering::Relaxed);
+        Some(session)
+    }
+
+    /// Whether `session` was kicked.
+    pub fn is_kicked(&self, session: u64) -> bool {
+        self.kicked_session.load(Ordering::Relaxed) == session
     }
 
     /// Locks the channel state. Hold it briefly: ingest writes under it.

@@ -227,6 +227,10 @@ impl MediaSink for ChannelSink {
         self.with_stream(|s| s.handle_frame(frame, now_ms()));
     }
 
+    fn kicked(&self) -> bool {
+        self.channel.is_kicked(self.session)
+    }
+
     fn end(&mut self) {
         if std::mem::replace(&mut self.ended, true) {
             return;

@@ -235,8 +235,12 @@ fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}://{user}:***{}", &url[..scheme_end], &url[at..])
+            match userinfo.split_once(':') {
+                Some((user, _password)) => {
+                    format!("{}://{user}:***{}", &url[..scheme_end], &url[at..])
+                }
+                None => url.to_owned(),
+            }
         }
         _ => url.to_owned(),
     }

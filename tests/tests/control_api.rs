@@ -12,7 +12,7 @@
 //!   fields and bad names 400 with a message; unknown channels 404; a duplicate 409;
 //! - a channel created through the API takes an ffmpeg publisher with the key the
 //!   API returned and shows `live: true`; its playlist is served;
-//! - update, key rotation (the old key stops working) and delete;
+//! - kick (the publisher is disconnected; 409 when nobody publishes), update, key rotation (the old key stops working) and delete;
 //! - after repeated wrong keys from one address, even the right key is refused for
 //!   a while (the log says why).
 
@@ -347,6 +347,48 @@ fn scenario(extra_toml: String, suffix: &str) -> Result<()> {
         "back to public",
     )?;
     ensure!(status(&origin.url(&master_path)) == 200, "public again");
+    // Kick: the publisher is disconnected (ffmpeg exits), the channel is no longer live.
+    let kicked = expect(
+        call(
+            "POST",
+            &api(&format!("channels/{name}/kick")),
+            Some(ADMIN_KEY),
+            None,
+        )?,
+        200,
+        "kick",
+    )?;
+    ensure!(kicked["kicked"] == true, "{kicked}");
+    ensure!(
+        publisher.wait_exit(Duration::from_secs(15))?.is_some(),
+        "a kicked publisher is disconnected"
+    );
+    let after = expect(
+        call("GET", &api(&format!("channels/{name}")), None, None)?,
+        200,
+        "read after kick",
+    )?;
+    ensure!(after["live"] == false, "not live after the kick: {after}");
+    expect(
+        call(
+            "POST",
+            &api(&format!("channels/{name}/kick")),
+            Some(ADMIN_KEY),
+            None,
+        )?,
+        409,
+        "kick with nobody publishing",
+    )?;
+    expect(
+        call(
+            "POST",
+            &api("channels/no-such-channel/kick"),
+            Some(ADMIN_KEY),
+            None,
+        )?,
+        404,
+        "kick unknown",
+    )?;
     publisher.kill()?;
 
     // Update, rotate, delete.

@@ -45,6 +45,8 @@ pub enum CloseReason {
     Io(std::io::Error),
     /// The server is shutting down.
     Shutdown,
+    /// The application disconnected the publisher ([`MediaSink::kicked`]).
+    Kicked,
 }
 
 impl fmt::Display for CloseReason {
@@ -55,6 +57,7 @@ impl fmt::Display for CloseReason {
             Self::Rejected(r) => write!(f, "publish rejected: {r}"),
             Self::Io(e) => write!(f, "socket error: {e}"),
             Self::Shutdown => f.write_str("server shutting down"),
+            Self::Kicked => f.write_str("publisher kicked by an operator"),
         }
     }
 }
@@ -249,6 +252,9 @@ async fn drive(
                 ),
                 SessionEvent::Unpublished => publishing.end(),
             }
+        }
+        if publishing.sink.as_ref().is_some_and(|s| s.kicked()) {
+            return CloseReason::Kicked;
         }
         // One timer per connection, re-armed only when the session's deadline moves:
         // registering a fresh timer on every read costs more than the read.

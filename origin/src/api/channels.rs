@@ -8,6 +8,7 @@
 //! | `PATCH /channels/{name}` `{"title"?, "playback"?}` | update | 200 / 404 |
 //! | `DELETE /channels/{name}` | delete | 204 / 404 |
 //! | `POST /channels/{name}/rotate-key` | new stream key | 200 `{"stream_key"}` / 404 |
+//! | `POST /channels/{name}/kick` | disconnect the publisher (rotate the key to keep them out) | 200 / 404 / 409 not live |
 //!
 //! `playback` is `"public"` or `"token"`.
 
@@ -65,6 +66,7 @@ pub(crate) async fn handle(
         ("PATCH", "/channels/{name}", Some(name)) => update(api, name, body).await,
         ("DELETE", "/channels/{name}", Some(name)) => delete(api, name).await,
         ("POST", "/channels/{name}/rotate-key", Some(name)) => rotate(api, name).await,
+        ("POST", "/channels/{name}/kick", Some(name)) => kick(api, name).await,
         _ => return error(StatusCode::NOT_FOUND, "no such API route"),
     };
     result.unwrap_or_else(|r| r)
@@ -205,5 +207,30 @@ async fn rotate(api: &ControlApi, name: &str) -> Answer {
             ))
         }
         None => Err(not_found(name)),
+    }
+}
+
+async fn kick(api: &ControlApi, name: &str) -> Answer {
+    if api
+        .catalog
+        .channel(name)
+        .await
+        .map_err(catalog_error)?
+        .is_none()
+    {
+        return Err(not_found(name));
+    }
+    match api.channels.get(name).and_then(|c| c.kick()) {
+        Some(session) => {
+            tracing::info!(channel = %name, session, "publisher kicked through the API");
+            Ok(json(
+                StatusCode::OK,
+                &serde_json::json!({ "name": name, "kicked": true }),
+            ))
+        }
+        None => Err(error(
+            StatusCode::CONFLICT,
+            &format!("channel {name:?} has no publisher"),
+        )),
     }
 }

@@ -70,6 +70,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/channels", "GET, POST"),
     ("/channels/{name}", "GET, PATCH, DELETE"),
     ("/channels/{name}/rotate-key", "POST"),
+    ("/channels/{name}/kick", "POST"),
     ("/tokens", "POST"),
     ("/tokens/public-key", "GET"),
     ("/webhooks", "GET, POST"),
@@ -92,6 +93,7 @@ fn template_of(rest: &str) -> Option<(&'static str, Option<String>)> {
         ["channels", name, "rotate-key"] => {
             Some(("/channels/{name}/rotate-key", Some((*name).to_owned())))
         }
+        ["channels", name, "kick"] => Some(("/channels/{name}/kick", Some((*name).to_owned()))),
         ["tokens"] => Some(("/tokens", None)),
         ["tokens", "public-key"] => Some(("/tokens/public-key", None)),
         ["webhooks"] | ["webhooks", ""] => Some(("/webhooks", None)),
