@@ -14,6 +14,7 @@ use packager::live::{LiveConfig, LiveStream};
 use tokio::sync::watch;
 
 use crate::config::PackagingConfig;
+use crate::rate_meter::RateMeter;
 
 /// Who is publishing to a channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +49,8 @@ pub struct Channel {
     token_required: AtomicBool,
     /// The publish session an operator kicked (0: none).
     kicked_session: AtomicU64,
+    /// Ingest bytes per second, for the API.
+    ingest_rate: Mutex<RateMeter>,
     live_config: LiveConfig,
     state: Mutex<ChannelState>,
     changed: watch::Sender<u64>,
@@ -59,6 +62,7 @@ impl Channel {
             name: name.to_owned(),
             token_required: AtomicBool::new(false),
             kicked_session: AtomicU64::new(0),
+            ingest_rate: Mutex::default(),
             live_config,
             state: Mutex::new(ChannelState {
                 stream: None,
@@ -87,6 +91,22 @@ impl Channel {
         };
         self.kicked_session.store(session, Ordering::Relaxed);
         Some(session)
+    }
+
+    /// `bytes` of media arrived from the publisher at `now_ms`.
+    pub fn count_ingest(&self, bytes: u64, now_ms: u64) {
+        self.ingest_rate
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(bytes, now_ms);
+    }
+
+    /// The publisher's bitrate over the last few seconds.
+    pub fn ingest_bits_per_second(&self, now_ms: u64) -> u64 {
+        self.ingest_rate
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .bits_per_second(now_ms)
     }
 
     /// Whether `session` was kicked.

@@ -11,6 +11,7 @@
 //! - [`live_paths`] and [`live_upstream`]: the live URL scheme, served as the
 //!   delivery pipeline's `Upstream`, with LL-HLS blocking and LL-DASH streaming.
 //! - [`playback_signing`]: the Ed25519 key that signs playback tokens.
+//! - [`rate_meter`]: a channel's ingest bitrate.
 //! - [`metrics`]: ingest and packaging metrics.
 //! - [`banner`]: what the binary prints at start.
 //! - [`webhooks`]: signed `stream.started` / `stream.ended` deliveries with retries.
@@ -29,5 +30,6 @@ pub mod live_upstream;
 pub mod metrics;
 pub mod playback_signing;
 pub mod publishing;
+pub mod rate_meter;
 pub mod server;
 pub mod webhooks;

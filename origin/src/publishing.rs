@@ -220,6 +220,7 @@ impl MediaSink for ChannelSink {
 
     fn frame(&mut self, frame: Frame) {
         self.counters.ingest_bytes.inc_by(frame.data.len() as u64);
+        self.channel.count_ingest(frame.data.len() as u64, now_ms());
         match frame.kind {
             MediaKind::Video => self.counters.video_frames.inc(),
             MediaKind::Audio => self.counters.audio_frames.inc(),

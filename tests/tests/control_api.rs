@@ -10,7 +10,8 @@
 //!   with a token minted by `POST /api/v1/tokens`;
 //! - writes without a key, or with a wrong one, get 401; malformed JSON, unknown
 //!   fields and bad names 400 with a message; unknown channels 404; a duplicate 409;
-//! - a channel created through the API takes an ffmpeg publisher with the key the
+//! - a channel created through the API takes an ffmpeg publisher (its codecs,
+//!   resolution and bitrate then show in the API) with the key the
 //!   API returned and shows `live: true`; its playlist is served;
 //! - kick (the publisher is disconnected; 409 when nobody publishes), update, key rotation (the old key stops working) and delete;
 //! - after repeated wrong keys from one address, even the right key is refused for
@@ -347,6 +348,35 @@ fn scenario(extra_toml: String, suffix: &str) -> Result<()> {
         "back to public",
     )?;
     ensure!(status(&origin.url(&master_path)) == 200, "public again");
+    // What the publisher sends, as the API reports it (a few seconds in by now).
+    let stats = expect(
+        call("GET", &api(&format!("channels/{name}")), None, None)?,
+        200,
+        "stats",
+    )?;
+    let tracks = stats["ingest"]["tracks"]
+        .as_array()
+        .context("ingest tracks while live")?;
+    ensure!(
+        tracks.iter().any(
+            |t| t["codec"].as_str().is_some_and(|c| c.starts_with("avc1"))
+                && t["width"] == 640
+                && t["height"] == 360
+        ),
+        "a 640x360 H.264 track: {stats}"
+    );
+    ensure!(
+        tracks
+            .iter()
+            .any(|t| t["codec"].as_str().is_some_and(|c| c.starts_with("mp4a"))),
+        "an AAC track: {stats}"
+    );
+    let bitrate = stats["ingest"]["bitrate_bps"].as_u64().unwrap_or(0);
+    ensure!(
+        (10_000..50_000_000).contains(&bitrate),
+        "a plausible ingest bitrate: {stats}"
+    );
+
     // Kick: the publisher is disconnected (ffmpeg exits), the channel is no longer live.
     let kicked = expect(
         call(

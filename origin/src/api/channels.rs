@@ -34,6 +34,33 @@ struct ChannelView {
     record: ChannelRecord,
     /// A publisher is connected.
     live: bool,
+    /// What the publisher sends, while live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ingest: Option<IngestView>,
+}
+
+/// The live publisher's stream.
+#[derive(Debug, Serialize)]
+struct IngestView {
+    /// Average over the last few seconds.
+    bitrate_bps: u64,
+    tracks: Vec<TrackView>,
+}
+
+/// One rendition of the live stream.
+#[derive(Debug, Serialize)]
+struct TrackView {
+    rendition: String,
+    /// RFC 6381 codec string, e.g. `avc1.64001f`.
+    codec: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sample_rate: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channels: Option<u16>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,11 +123,41 @@ fn not_found(name: &str) -> UpstreamResponse {
 }
 
 fn view(api: &ControlApi, record: ChannelRecord) -> ChannelView {
-    let live = api
-        .channels
-        .get(&record.name)
-        .is_some_and(|c| matches!(c.lock().publisher, PublisherState::Live(_)));
-    ChannelView { record, live }
+    let Some(channel) = api.channels.get(&record.name) else {
+        return ChannelView {
+            record,
+            live: false,
+            ingest: None,
+        };
+    };
+    let state = channel.lock();
+    let live = matches!(state.publisher, PublisherState::Live(_));
+    let ingest = live.then(|| IngestView {
+        bitrate_bps: channel.ingest_bits_per_second(now_ms()),
+        tracks: state
+            .stream
+            .iter()
+            .flat_map(|s| s.renditions())
+            .map(|r| {
+                let video = r.track.codec.video_info();
+                let audio = r.track.codec.audio_info();
+                TrackView {
+                    rendition: r.name.clone(),
+                    codec: r.track.codec.codec_string(),
+                    width: video.map(|v| v.width),
+                    height: video.map(|v| v.height),
+                    sample_rate: audio.map(|a| a.sample_rate),
+                    channels: audio.map(|a| a.channels),
+                }
+            })
+            .collect(),
+    });
+    drop(state);
+    ChannelView {
+        record,
+        live,
+        ingest,
+    }
 }
 
 fn check_title(title: &Option<String>) -> Result<(), UpstreamResponse> {
