@@ -106,6 +106,9 @@ pub struct RequestCtx {
     /// The request body, when the transport passed one ([`RequestBody`] in the
     /// request's extensions). Only local routes read it.
     pub body: Option<RequestBody>,
+    /// The HTTP/1.1 upgrade of this request, for a local route that answers 101
+    /// (WebSocket). See [`RequestCtx::take_upgrade`].
+    upgrade: std::sync::Mutex<Option<hyper::upgrade::OnUpgrade>>,
 }
 
 impl RequestCtx {
@@ -129,11 +132,24 @@ impl RequestCtx {
                 }),
             peer: parts.extensions.get::<PeerAddr>().map(|p| p.0),
             body: parts.extensions.get::<RequestBody>().cloned(),
+            upgrade: std::sync::Mutex::new(
+                parts.extensions.get::<hyper::upgrade::OnUpgrade>().cloned(),
+            ),
             headers: parts.headers,
             version: parts.version,
             started: Instant::now(),
             kind: ObjectKind::Other,
         }
+    }
+
+    /// The connection upgrade, once: resolves to the raw I/O after the route's 101
+    /// response has been written (RFC 9110 §7.8). `None` for HTTP/2 and for requests
+    /// without `Upgrade`.
+    pub fn take_upgrade(&self) -> Option<hyper::upgrade::OnUpgrade> {
+        self.upgrade
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// Whether the response must carry no content (RFC 9110 §9.3.2).

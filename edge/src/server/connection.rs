@@ -118,7 +118,10 @@ impl Connection {
             }
         });
         let (io, cork) = cork(io);
-        let conn = self.builder.serve_connection(TokioIo::new(io), service);
+        // Upgrades (WebSocket chat on the origin) take the I/O over after a 101.
+        let conn = self
+            .builder
+            .serve_connection_with_upgrades(TokioIo::new(io), service);
         let mut conn = Corked::new(conn, cork);
         let timed_out = tokio::select! {
             result = &mut conn => return log_end(peer, result),

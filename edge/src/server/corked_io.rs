@@ -15,6 +15,8 @@
 //! cached body, one `writev`) bypasses the buffer when it is empty.
 //!
 //! The buffer is released whenever a drain empties it, so idle connections hold none.
+//! When the driver is dropped while the I/O lives on (an HTTP/1.1 upgrade hands it to
+//! a WebSocket), the wrapper stops corking: writes pass through, flushes drain.
 
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -34,6 +36,9 @@ struct Shared<I> {
     written: usize,
     /// A drain failed: every later write reports it, so hyper ends the connection.
     failed: Option<io::ErrorKind>,
+    /// [`Corked`] is gone (the connection was upgraded, e.g. to a WebSocket, and
+    /// its new owner writes directly): writes pass through and flushes drain.
+    uncorked: bool,
 }
 
 impl<I: AsyncWrite + Unpin> Shared<I> {
@@ -83,6 +88,7 @@ pub(crate) fn cork<I>(io: I) -> (CorkedIo<I>, Cork<I>) {
         buf: Vec::new(),
         written: 0,
         failed: None,
+        uncorked: false,
     }));
     (
         CorkedIo {
@@ -125,6 +131,10 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for CorkedIo<I> {
     ) -> Poll<io::Result<usize>> {
         let mut shared = lock(&self.shared);
         let total: usize = bufs.iter().map(|b| b.len()).sum();
+        if shared.uncorked {
+            ready!(shared.poll_drain(cx))?;
+            return Pin::new(&mut shared.io).poll_write_vectored(cx, bufs);
+        }
         if shared.pending() + total > CORK_BYTES {
             // Full: make room first. A write this large on its own goes straight out.
             ready!(shared.poll_drain(cx))?;
@@ -154,9 +164,10 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for CorkedIo<I> {
         if let Some(kind) = shared.failed {
             return Poll::Ready(Err(kind.into()));
         }
-        if shared.pending() > 0 {
+        if shared.pending() > 0 && !shared.uncorked {
             return Poll::Ready(Ok(()));
         }
+        ready!(shared.poll_drain(cx))?;
         Pin::new(&mut shared.io).poll_flush(cx)
     }
 
@@ -187,6 +198,13 @@ impl<F: Future, I> Corked<F, I> {
     /// The hyper connection, e.g. to ask it for a graceful shutdown.
     pub(crate) fn conn(&mut self) -> Pin<&mut F> {
         self.conn.as_mut()
+    }
+}
+
+impl<F: Future, I> Drop for Corked<F, I> {
+    fn drop(&mut self) {
+        // Whoever still holds the I/O (an upgraded connection) writes on its own.
+        lock(&self.cork.shared).uncorked = true;
     }
 }
 
@@ -392,6 +410,26 @@ mod tests {
             }
             Poll::Ready(self.frames)
         }
+    }
+
+    #[test]
+    fn without_its_driver_the_wrapper_writes_through() {
+        let (mut io, cork) = cork(Sink::default());
+        let shared = cork.shared.clone();
+        let driver = Corked::new(std::future::pending::<()>(), cork);
+        assert!(matches!(write(&mut io, b"corked"), Poll::Ready(Ok(6))));
+        drop(driver);
+        assert!(matches!(
+            Pin::new(&mut io).poll_flush(&mut cx()),
+            Poll::Ready(Ok(()))
+        ));
+        assert_eq!(lock(&shared).io.data, b"corked", "a flush drains");
+        assert!(matches!(write(&mut io, b"frame"), Poll::Ready(Ok(5))));
+        assert_eq!(
+            lock(&shared).io.writes,
+            vec![6, 5],
+            "and writes pass through"
+        );
     }
 
     #[test]
