@@ -4,6 +4,7 @@
 //! - [`api`]: the control plane's REST API (`/api/v1/…`), answered as local routes.
 //! - [`catalog`]: the control plane's database (channels, hashed stream keys), SQLite
 //!   or PostgreSQL.
+//! - [`chat`]: chat over WebSocket at `/chat/{channel}`.
 //! - [`channels`]: channels, their publisher state machine and packagers.
 //! - [`key_failures`]: rate limit for wrong stream keys per address.
 //! - [`publishing`]: authorises stream keys and feeds the packagers (ingest's
@@ -22,6 +23,7 @@ pub mod api;
 pub mod banner;
 pub mod catalog;
 pub mod channels;
+pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod key_failures;

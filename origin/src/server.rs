@@ -10,10 +10,14 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::api::RouteList;
 use crate::api::{ControlApi, ControlRoutes};
 use crate::banner::BannerChannel;
 use crate::catalog::{Catalog, NewChannel, Playback};
 use crate::channels::Channels;
+use crate::chat::fanout::InProcess;
+use crate::chat::socket::ChatRoutes;
+use crate::chat::{Chat, ChatMetrics};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::live_upstream::LiveUpstream;
@@ -49,6 +53,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     }
     let (banner_channels, generated_demo_key) = banner_channels(&config, &catalog).await?;
     let channels = Arc::new(Channels::new(&config.packaging));
+    let chat = Arc::new(Chat::new(
+        Arc::new(InProcess::default()),
+        ChatMetrics::register(&registry).context("registering chat metrics")?,
+    ));
     let signing = Arc::new(
         playback_signing::load_or_create(&config.storage.data_dir)
             .context("loading the playback token key")?,
@@ -81,12 +89,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                     )
                     .map_err(anyhow::Error::msg)?,
                 )
-                .with_local_routes(Arc::new(ControlRoutes(Arc::new(ControlApi::new(
-                    catalog.clone(),
-                    channels.clone(),
-                    &config.api.admin_keys,
-                    signing.clone(),
-                ))))),
+                .with_local_routes(Arc::new(RouteList(vec![
+                    Arc::new(ControlRoutes(Arc::new(ControlApi::new(
+                        catalog.clone(),
+                        channels.clone(),
+                        &config.api.admin_keys,
+                        signing.clone(),
+                        chat.clone(),
+                    )))),
+                    Arc::new(ChatRoutes::new(chat.clone(), catalog.clone())),
+                ]))),
         )
     };
     let webhooks = Webhooks::start(catalog.clone());

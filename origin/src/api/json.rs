@@ -40,10 +40,28 @@ pub fn no_content() -> UpstreamResponse {
     r
 }
 
+/// Like [`parse_body`], but an empty body is `T::default()`.
+pub async fn parse_body_or_default<T: DeserializeOwned + Default>(
+    body: Option<RequestBody>,
+) -> Result<T, UpstreamResponse> {
+    let bytes = read_body(body).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("malformed JSON: {e}")))
+}
+
 /// Reads and parses the request body as `T`, or the error response to send.
 pub async fn parse_body<T: DeserializeOwned>(
     body: Option<RequestBody>,
 ) -> Result<T, UpstreamResponse> {
+    let bytes = read_body(body).await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("malformed JSON: {e}")))
+}
+
+async fn read_body(body: Option<RequestBody>) -> Result<Bytes, UpstreamResponse> {
     let body = body.unwrap_or_else(RequestBody::empty);
     let bytes = body
         .read_to_limit(MAX_JSON_BODY, JSON_BODY_TIMEOUT)
@@ -56,6 +74,5 @@ pub async fn parse_body<T: DeserializeOwned>(
             };
             error(status, &e.to_string())
         })?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("malformed JSON: {e}")))
+    Ok(bytes)
 }

@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod channels;
+pub mod chat;
 pub mod json;
 pub mod tokens;
 pub mod webhooks;
@@ -33,6 +34,11 @@ use crate::channels::Channels;
 use auth::AdminKeys;
 use json::error;
 
+/// Chat tokens one address may get at once, and per second after that.
+pub const CHAT_TOKENS_BURST: u32 = 10;
+/// See [`CHAT_TOKENS_BURST`].
+pub const CHAT_TOKENS_PER_SECOND: f64 = 0.2;
+
 /// Path prefix of the API.
 pub const API_PREFIX: &str = "/api/v1/";
 
@@ -42,6 +48,9 @@ pub struct ControlApi {
     pub(crate) channels: Arc<Channels>,
     pub(crate) admin: AdminKeys,
     pub(crate) signing: Arc<ed25519_dalek::SigningKey>,
+    pub(crate) chat: Arc<crate::chat::Chat>,
+    /// Chat tokens handed out per client address.
+    pub(crate) chat_token_rate: std::sync::Mutex<crate::chat::rate::RateLimiter<std::net::IpAddr>>,
 }
 
 impl ControlApi {
@@ -52,12 +61,18 @@ impl ControlApi {
         channels: Arc<Channels>,
         admin_keys: &[String],
         signing: Arc<ed25519_dalek::SigningKey>,
+        chat: Arc<crate::chat::Chat>,
     ) -> Self {
         Self {
             catalog,
             channels,
             admin: AdminKeys::new(admin_keys),
             signing,
+            chat,
+            chat_token_rate: std::sync::Mutex::new(crate::chat::rate::RateLimiter::new(
+                CHAT_TOKENS_BURST,
+                CHAT_TOKENS_PER_SECOND,
+            )),
         }
     }
 }
@@ -71,6 +86,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/channels/{name}", "GET, PATCH, DELETE"),
     ("/channels/{name}/rotate-key", "POST"),
     ("/channels/{name}/kick", "POST"),
+    ("/channels/{name}/chat-token", "POST"),
+    ("/channels/{name}/chat/messages/{id}", "DELETE"),
+    ("/channels/{name}/chat/bans", "POST"),
     ("/tokens", "POST"),
     ("/tokens/public-key", "GET"),
     ("/webhooks", "GET, POST"),
@@ -79,14 +97,27 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// Routes whose reads need the admin key too.
 const PRIVATE_READS: &[&str] = &["/webhooks"];
+/// Writes anyone may make (rate-limited per address instead).
+const PUBLIC_WRITES: &[&str] = &["/channels/{name}/chat-token"];
 
 /// The OpenAPI 3.1 document of this API.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
 
-/// The route template a path (after [`API_PREFIX`]) matches, with its `{name}`.
+/// The route template a path (after [`API_PREFIX`]) matches, with its `{name}`
+/// (and a second parameter, e.g. a message id, after a `/` in the same string).
 fn template_of(rest: &str) -> Option<(&'static str, Option<String>)> {
     let segments: Vec<&str> = rest.split('/').collect();
     match segments.as_slice() {
+        ["channels", name, "chat-token"] => {
+            Some(("/channels/{name}/chat-token", Some((*name).to_owned())))
+        }
+        ["channels", name, "chat", "messages", id] => Some((
+            "/channels/{name}/chat/messages/{id}",
+            Some(format!("{name}/{id}")),
+        )),
+        ["channels", name, "chat", "bans"] => {
+            Some(("/channels/{name}/chat/bans", Some((*name).to_owned())))
+        }
         ["openapi.json"] => Some(("/openapi.json", None)),
         ["channels"] | ["channels", ""] => Some(("/channels", None)),
         ["channels", name] => Some(("/channels/{name}", Some((*name).to_owned()))),
@@ -125,7 +156,9 @@ impl LocalRoutes for ControlRoutes {
             let answer = method_not_allowed(allow);
             return Some(Box::pin(async move { answer }));
         }
-        if is_write(&ctx.method) || PRIVATE_READS.contains(&template) {
+        let needs_admin = (is_write(&ctx.method) && !PUBLIC_WRITES.contains(&template))
+            || PRIVATE_READS.contains(&template);
+        if needs_admin {
             if let Some(why) = self.0.admin.check(ctx).refusal() {
                 let answer = error(StatusCode::UNAUTHORIZED, why);
                 return Some(Box::pin(async move { answer }));
@@ -134,6 +167,7 @@ impl LocalRoutes for ControlRoutes {
         let api = self.0.clone();
         let method = ctx.method.clone();
         let body = ctx.body.clone();
+        let peer = ctx.peer;
         Some(Box::pin(async move {
             if template == "/openapi.json" {
                 let mut r = json::json(StatusCode::OK, &());
@@ -148,9 +182,31 @@ impl LocalRoutes for ControlRoutes {
                 "/webhooks" if method == Method::GET => webhooks::list(&api).await,
                 "/webhooks" => webhooks::create(&api, body).await,
                 "/webhooks/{id}" => webhooks::delete(&api, name.as_deref().unwrap_or("")).await,
+                "/channels/{name}/chat-token" => {
+                    chat::issue_token(&api, name.as_deref().unwrap_or(""), peer, body).await
+                }
+                "/channels/{name}/chat/messages/{id}" => {
+                    let (channel, id) = name
+                        .as_deref()
+                        .and_then(|n| n.split_once('/'))
+                        .unwrap_or(("", ""));
+                    chat::delete_message(&api, channel, id)
+                }
+                "/channels/{name}/chat/bans" => {
+                    chat::ban(&api, name.as_deref().unwrap_or(""), body).await
+                }
                 _ => channels::handle(&api, &method, template, name.as_deref(), body).await,
             }
         }))
+    }
+}
+
+/// Several [`LocalRoutes`], asked in order (the API, then chat sockets).
+pub struct RouteList(pub Vec<Arc<dyn LocalRoutes>>);
+
+impl LocalRoutes for RouteList {
+    fn route(&self, ctx: &RequestCtx) -> Option<UpstreamFuture> {
+        self.0.iter().find_map(|r| r.route(ctx))
     }
 }
 
