@@ -13,6 +13,7 @@
 //!   delivery pipeline's `Upstream`, with LL-HLS blocking and LL-DASH streaming.
 //! - [`playback_signing`]: the Ed25519 key that signs playback tokens.
 //! - [`rate_meter`]: a channel's ingest bitrate.
+//! - [`pages`]: the viewer and admin web pages (hls.js embedded).
 //! - [`metrics`]: ingest and packaging metrics.
 //! - [`banner`]: what the binary prints at start.
 //! - [`webhooks`]: signed `stream.started` / `stream.ended` deliveries with retries.
@@ -30,6 +31,7 @@ pub mod key_failures;
 pub mod live_paths;
 pub mod live_upstream;
 pub mod metrics;
+pub mod pages;
 pub mod playback_signing;
 pub mod publishing;
 pub mod rate_meter;

@@ -22,6 +22,7 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::live_upstream::LiveUpstream;
 use crate::metrics::OriginMetrics;
+use crate::pages::PageRoutes;
 use crate::playback_signing;
 use crate::publishing::OriginPublishHandler;
 use crate::webhooks::Webhooks;
@@ -98,6 +99,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                         chat.clone(),
                     )))),
                     Arc::new(ChatRoutes::new(chat.clone(), catalog.clone())),
+                    Arc::new(PageRoutes::new(config.rtmp.listen.port())),
                 ]))),
         )
     };

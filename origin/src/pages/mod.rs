@@ -1,0 +1,180 @@
+//! The web pages the origin serves, working offline (nothing from a CDN):
+//!
+//! | path | page |
+//! |---|---|
+//! | `/` | channels live now (title cards), then every channel |
+//! | `/watch/{channel}` | player (hls.js, or Safari's native HLS) with live badge, latency and chat; `?token=` for token channels |
+//! | `/admin` | channels, create and rotate keys (shown once, with OBS settings), mint playback tokens |
+//! | `/assets/{file}` | the pages' CSS and scripts, and hls.js (vendored from npm, see `scripts/vendor-hls.sh`) |
+//!
+//! The pages are static HTML whose scripts talk to the REST API; the only server-side
+//! substitution is the channel name (validated, then HTML-escaped) and the RTMP port.
+//! Chat text is only ever inserted with `textContent`.
+
+use bytes::Bytes;
+use edge::pipeline::{LocalRoutes, RequestCtx};
+use edge::upstream::{ObjectKind, UpstreamBody, UpstreamFuture, UpstreamResponse};
+use http::{HeaderMap, Method, StatusCode};
+
+use crate::api::json::error;
+use crate::config::is_valid_channel_name;
+
+const INDEX_HTML: &str = include_str!("../../assets/index.html");
+const WATCH_HTML: &str = include_str!("../../assets/watch.html");
+const ADMIN_HTML: &str = include_str!("../../assets/admin.html");
+
+/// `(file, content type, bytes)` served under `/assets/`.
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/app.css"),
+    ),
+    (
+        "index.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/index.js"),
+    ),
+    (
+        "watch.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/watch.js"),
+    ),
+    (
+        "admin.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/admin.js"),
+    ),
+    (
+        "hls.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/vendor/hls.min.js"),
+    ),
+];
+
+/// The pages as local routes.
+#[derive(Debug, Clone)]
+pub struct PageRoutes {
+    rtmp_port: u16,
+}
+
+impl PageRoutes {
+    /// Pages that tell publishers to use RTMP port `rtmp_port`.
+    pub fn new(rtmp_port: u16) -> Self {
+        Self { rtmp_port }
+    }
+
+    fn page(&self, path: &str) -> Option<UpstreamResponse> {
+        if path == "/" {
+            return Some(html(INDEX_HTML.to_owned()));
+        }
+        if path == "/admin" {
+            return Some(html(
+                ADMIN_HTML.replace("{{RTMP_PORT}}", &self.rtmp_port.to_string()),
+            ));
+        }
+        if let Some(channel) = path.strip_prefix("/watch/") {
+            if !is_valid_channel_name(channel) {
+                return Some(error(StatusCode::NOT_FOUND, "no such channel"));
+            }
+            return Some(html(
+                WATCH_HTML.replace("{{CHANNEL}}", &escape_html(channel)),
+            ));
+        }
+        let file = path.strip_prefix("/assets/")?;
+        Some(match ASSETS.iter().find(|(name, _, _)| *name == file) {
+            Some((_, content_type, bytes)) => UpstreamResponse {
+                status: StatusCode::OK,
+                kind: ObjectKind::Other,
+                content_type,
+                // Short: assets change with the binary and carry no version in the URL.
+                cache_control: "public, max-age=300".into(),
+                headers: HeaderMap::new(),
+                body: UpstreamBody::Full(Bytes::from_static(bytes)),
+            },
+            None => error(StatusCode::NOT_FOUND, "no such asset"),
+        })
+    }
+}
+
+impl LocalRoutes for PageRoutes {
+    fn route(&self, ctx: &RequestCtx) -> Option<UpstreamFuture> {
+        let response = self.page(&ctx.path)?;
+        let response = if ctx.method == Method::GET || ctx.method == Method::HEAD {
+            response
+        } else {
+            error(StatusCode::METHOD_NOT_ALLOWED, "pages answer GET and HEAD")
+        };
+        Some(Box::pin(async move { response }))
+    }
+}
+
+fn html(body: String) -> UpstreamResponse {
+    let mut headers = HeaderMap::new();
+    // The pages load only their own scripts, styles, media and sockets.
+    headers.insert(
+        "content-security-policy",
+        http::HeaderValue::from_static(
+            "default-src 'self'; media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self' ws: wss:; img-src 'self' data:",
+        ),
+    );
+    UpstreamResponse {
+        status: StatusCode::OK,
+        kind: ObjectKind::Other,
+        content_type: "text/html; charset=utf-8",
+        cache_control: "no-cache".into(),
+        headers,
+        body: UpstreamBody::Full(Bytes::from(body)),
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(r: &UpstreamResponse) -> String {
+        match &r.body {
+            UpstreamBody::Full(b) => String::from_utf8(b.to_vec()).unwrap(),
+            _ => panic!("full body expected"),
+        }
+    }
+
+    #[test]
+    fn pages_and_assets_are_found_and_bad_names_are_not() {
+        let p = PageRoutes::new(1935);
+        let watch = p.page("/watch/news").unwrap();
+        assert_eq!(watch.status, StatusCode::OK);
+        assert!(body(&watch).contains("data-channel=\"news\""));
+        assert!(body(&p.page("/admin").unwrap()).contains("data-rtmp-port=\"1935\""));
+        assert_eq!(
+            p.page("/watch/<script>").unwrap().status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(p.page("/assets/hls.min.js").unwrap().status, StatusCode::OK);
+        assert_eq!(
+            p.page("/assets/../Cargo.toml").unwrap().status,
+            StatusCode::NOT_FOUND
+        );
+        assert!(p.page("/live/news/master.m3u8").is_none());
+        assert_eq!(
+            escape_html("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}
