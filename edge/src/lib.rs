@@ -14,7 +14,8 @@
 //! - [`tls`]: PEM certificate + key → `rustls::ServerConfig` with ALPN.
 //! - [`node`]: the edge node — configuration, cache key, freshness, the caching
 //!   upstream over [`cache`] and the parents, purge API, metrics.
-//! - [`token`]: Ed25519 playback tokens in the path (`/t/{token}/…`): verify, sign.
+//! - [`token`]: Ed25519 playback tokens in the path (`/t/{token}/…`): verify, sign;
+//!   [`verified_tokens`] remembers verified ones.
 //! - [`config_env`]: `FERROCAST_SECTION__KEY` overrides shared with the origin.
 //! - [`parent`]: the HTTP parent client: consistent hashing, health checks, failover,
 //!   timeouts, pooled HTTP/1.1 and HTTP/2 connections.
@@ -41,3 +42,4 @@ pub mod server;
 pub mod tls;
 pub mod token;
 pub mod upstream;
+pub mod verified_tokens;

@@ -136,11 +136,30 @@ pub fn sign(key: &SigningKey, claims: &TokenClaims) -> String {
     )
 }
 
+/// Signatures remembered as valid (a player sends the same token with every
+/// request; an Ed25519 verification costs several times a cached playlist hit).
+pub const VERIFIED_CACHE_ENTRIES: usize = 100_000;
+
 /// Verifies tokens with the control plane's public key.
-#[derive(Debug, Clone)]
+///
+/// A token whose signature verified is remembered with its claims (about
+/// [`VERIFIED_CACHE_ENTRIES`]; see [`crate::verified_tokens`]); later requests
+/// with it only re-check expiry, prefix and client address. Failed tokens are not
+/// remembered.
+#[derive(Clone)]
 pub struct TokenVerifier {
     key: VerifyingKey,
     prefixes: Vec<String>,
+    verified: std::sync::Arc<crate::verified_tokens::VerifiedTokens>,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field("prefixes", &self.prefixes)
+            .field("verified", &self.verified.len())
+            .finish()
+    }
 }
 
 impl TokenVerifier {
@@ -156,7 +175,13 @@ impl TokenVerifier {
             .map_err(|_| "[auth] public_key must be 32 bytes (Ed25519)".to_string())?;
         let key = VerifyingKey::from_bytes(&bytes)
             .map_err(|_| "[auth] public_key is not an Ed25519 point".to_string())?;
-        Ok(Self { key, prefixes })
+        Ok(Self {
+            key,
+            prefixes,
+            verified: std::sync::Arc::new(crate::verified_tokens::VerifiedTokens::new(
+                VERIFIED_CACHE_ENTRIES,
+            )),
+        })
     }
 
     /// Whether `path` needs a token.
@@ -175,6 +200,41 @@ impl TokenVerifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Malformed);
         }
+        let claims = match self.verified.get(token) {
+            Some(claims) => claims,
+            None => {
+                let claims = self.verify_signature(token)?;
+                self.verified.insert(token, claims.clone());
+                claims
+            }
+        };
+        check_claims(&claims, path, client, now_s)?;
+        Ok(claims)
+    }
+
+    /// [`TokenVerifier::verify`] without returning the claims: the per-request path,
+    /// which for a remembered token copies nothing.
+    pub fn check(
+        &self,
+        token: &str,
+        path: &str,
+        client: Option<IpAddr>,
+        now_s: u64,
+    ) -> Result<(), TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Malformed);
+        }
+        if let Some(result) = self
+            .verified
+            .with(token, |claims| check_claims(claims, path, client, now_s))
+        {
+            return result;
+        }
+        self.verify(token, path, client, now_s).map(|_| ())
+    }
+
+    /// Decodes `token` and checks its signature (RFC 8032 §5.1.7).
+    fn verify_signature(&self, token: &str) -> Result<TokenClaims, TokenError> {
         let (payload, signature) = token.split_once('.').ok_or(TokenError::Malformed)?;
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
@@ -189,20 +249,29 @@ impl TokenVerifier {
         self.key
             .verify(&message, &Signature::from_bytes(&signature))
             .map_err(|_| TokenError::BadSignature)?;
-        let claims = TokenClaims::decode(&payload)?;
-        if now_s >= claims.expires_at_s {
-            return Err(TokenError::Expired);
-        }
-        if !path.starts_with(&claims.prefix) {
-            return Err(TokenError::WrongPrefix);
-        }
-        if let Some(bound) = claims.client {
-            if client != Some(bound) {
-                return Err(TokenError::WrongClient);
-            }
-        }
-        Ok(claims)
+        TokenClaims::decode(&payload)
     }
+}
+
+/// Expiry, prefix and client address of verified claims, for a request of `path`.
+fn check_claims(
+    claims: &TokenClaims,
+    path: &str,
+    client: Option<IpAddr>,
+    now_s: u64,
+) -> Result<(), TokenError> {
+    if now_s >= claims.expires_at_s {
+        return Err(TokenError::Expired);
+    }
+    if !path.starts_with(&claims.prefix) {
+        return Err(TokenError::WrongPrefix);
+    }
+    if let Some(bound) = claims.client {
+        if client != Some(bound) {
+            return Err(TokenError::WrongClient);
+        }
+    }
+    Ok(())
 }
 
 /// Splits `/t/{token}/rest` into (`token`, `/rest`).
@@ -231,6 +300,39 @@ mod tests {
             expires_at_s,
             client,
         }
+    }
+
+    #[test]
+    fn a_remembered_token_is_still_checked_for_expiry_prefix_and_client() {
+        let v = verifier();
+        let client: IpAddr = "192.0.2.1".parse().unwrap();
+        let t = sign(&key(), &claims("/live/ch/", 1_000, Some(client)));
+        assert!(v.verify(&t, "/live/ch/a.m4s", Some(client), 10).is_ok());
+        assert_eq!(
+            v.verified.get(&t).map(|c| c.expires_at_s),
+            Some(1_000),
+            "remembered"
+        );
+        assert_eq!(
+            v.verify(&t, "/live/ch/a.m4s", Some(client), 1_000),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            v.verify(&t, "/live/other/a.m4s", Some(client), 10),
+            Err(TokenError::WrongPrefix)
+        );
+        assert_eq!(
+            v.verify(&t, "/live/ch/a.m4s", None, 10),
+            Err(TokenError::WrongClient)
+        );
+        // A different string (one signature character changed) is verified afresh.
+        let mut forged = t.clone().into_bytes();
+        let last = forged.len() - 2;
+        forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        assert!(v
+            .verify(&forged, "/live/ch/a.m4s", Some(client), 10)
+            .is_err());
     }
 
     #[test]

@@ -288,7 +288,7 @@ impl Pipeline {
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |d| d.as_secs());
                     let client = ctx.peer.map(|p| p.ip());
-                    verifier.verify(token, path, client, now_s)?;
+                    verifier.check(token, path, client, now_s)?;
                     verified = Some(token.to_owned());
                 }
                 None if verifier.required(path) => return Err(crate::token::TokenError::Missing),
