@@ -341,8 +341,9 @@ export class Stack {
   /**
    * Starts an ffmpeg publisher (test pattern + 440 Hz tone, real time).
    * bframes: 0 → `-tune zerolatency -bf 0`; n > 0 → `-bf n` (no zerolatency, which disables B-frames).
+   * streamKey: the key to publish with (default: the harness's own channel's key).
    */
-  startPublisher({ bframes = 2, fps = 30, gop = 60 } = {}) {
+  startPublisher({ bframes = 2, fps = 30, gop = 60, streamKey = this.key } = {}) {
     const run = ++this.publisherRuns;
     const font = '/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf';
     // Burn the wall clock into the picture (for screenshots and eyeballing glass-to-glass latency).
@@ -362,7 +363,7 @@ export class Stack {
       '-c:v', 'libx264', '-preset', 'veryfast', ...x264,
       '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-b:v', '1500k',
       '-c:a', 'aac', '-b:a', '128k', '-ac', '2',
-      '-f', 'flv', `rtmp://127.0.0.1:${this.rtmpPort}/live/${this.key}`,
+      '-f', 'flv', `rtmp://127.0.0.1:${this.rtmpPort}/live/${streamKey}`,
     ];
     const p = new Child(`ffmpeg#${run}`, FFMPEG_BIN, args, { logFile: join(this.dir, `ffmpeg-${run}.log`) });
     this.cleanups.push(() => p.kill({ signal: 'SIGINT' }));
