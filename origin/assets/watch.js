@@ -98,7 +98,7 @@ function connect() {
   const url = proto + '//' + location.host + '/chat/' + encodeURIComponent(channel) + (chatToken ? '?token=' + encodeURIComponent(chatToken) : '');
   const sock = new WebSocket(url);
   ws = sock;
-  sock.onopen = () => { window.ferroChat.connected = true; retry = 0; };
+  sock.onopen = () => { if (ws === sock) { window.ferroChat.connected = true; retry = 0; } };
   sock.onmessage = (ev) => {
     let f;
     try { f = JSON.parse(ev.data); } catch { return; }
@@ -108,8 +108,8 @@ function connect() {
     else if (f.type === 'error') status.textContent = f.code;
   };
   sock.onclose = () => {
+    if (ws !== sock) return; // an old connection, replaced by a newer one
     window.ferroChat.connected = false;
-    if (ws !== sock) return; // replaced by a new connection
     retry = Math.min(retry + 1, 5);
     setTimeout(connect, 500 * retry);
   };
