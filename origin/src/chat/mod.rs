@@ -200,7 +200,7 @@ impl Chat {
             }
         }
         self.fanout
-            .publish(channel, ChatEvent::Message(message.clone()));
+            .publish(channel, &ChatEvent::Message(message.clone()));
         Ok(message)
     }
 
@@ -217,7 +217,7 @@ impl Chat {
         };
         if removed {
             self.fanout
-                .publish(channel, ChatEvent::Deleted { id: id.to_owned() });
+                .publish(channel, &ChatEvent::Deleted { id: id.to_owned() });
         }
         removed
     }
@@ -267,7 +267,10 @@ mod tests {
             m.text, "<script>alert(1)</script>",
             "stored as text, unchanged"
         );
-        assert_eq!(rx.try_recv().unwrap(), ChatEvent::Message(m.clone()));
+        assert_eq!(
+            rx.try_recv().unwrap(),
+            fanout::ChatFrame::of(&ChatEvent::Message(m.clone()))
+        );
         for _ in 1..POST_BURST {
             chat.post("c", Some(&who("a")), "more").unwrap();
         }

@@ -10,12 +10,13 @@ use edge::upstream::{ObjectKind, UpstreamBody, UpstreamFuture, UpstreamResponse}
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::WebSocketStream;
 
+use super::fanout::ChatFrame;
 use super::message::{ClientFrame, Reject};
 use super::token::ChatIdentity;
 use super::Chat;
@@ -28,6 +29,8 @@ use crate::config::is_valid_channel_name;
 pub const CHAT_PREFIX: &str = "/chat/";
 /// Largest frame or message a client may send.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 8 * 1024;
+/// Frames written with one flush at most.
+pub const MAX_FRAMES_PER_FLUSH: u64 = 64;
 /// A connection that sends nothing (not even a pong) for this long is closed.
 pub const READ_IDLE: Duration = Duration::from_secs(120);
 
@@ -214,17 +217,34 @@ where
                 }
             }
             event = events.recv() => {
-                let frame = match event {
-                    Ok(event) => serde_json::to_string(&event).unwrap_or_default(),
-                    Err(RecvError::Lagged(skipped)) => {
-                        serde_json::json!({ "type": "notice", "skipped": skipped }).to_string()
+                // Queue this event and whatever else is already waiting, then write
+                // them with one flush (one system call for a burst, not one each).
+                let mut next = Some(event);
+                let mut queued = 0u64;
+                while let Some(event) = next.take() {
+                    let frame = match event {
+                        Ok(ChatFrame(text)) => WsMessage::Text(text),
+                        Err(RecvError::Lagged(skipped)) => WsMessage::text(
+                            serde_json::json!({ "type": "notice", "skipped": skipped }).to_string(),
+                        ),
+                        Err(RecvError::Closed) => return,
+                    };
+                    if ws.feed(frame).await.is_err() {
+                        return;
                     }
-                    Err(RecvError::Closed) => return,
-                };
-                if ws.send(WsMessage::text(frame)).await.is_err() {
+                    queued += 1;
+                    if queued < MAX_FRAMES_PER_FLUSH {
+                        next = match events.try_recv() {
+                            Ok(frame) => Some(Ok(frame)),
+                            Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
+                            Err(TryRecvError::Empty | TryRecvError::Closed) => None,
+                        };
+                    }
+                }
+                if ws.flush().await.is_err() {
                     return;
                 }
-                out.inc();
+                out.inc_by(queued);
             }
         }
     }
