@@ -44,7 +44,7 @@ async function refresh() {
       watch.href = '/watch/' + encodeURIComponent(c.name);
       watch.textContent = 'watch';
       actions.append(rotate, ' ', watch);
-      tr.append(cell(c.name), cell(c.title), cell(c.playback), cell(c.live ? 'LIVE' : 'offline'), cell(ingest), actions);
+      tr.append(cell(c.name), cell(c.title), cell(c.playback), cell(c.live ? 'LIVE' : 'offline'), cell(String(c.viewers)), cell(ingest), actions);
       return tr;
     });
     document.getElementById('channels').replaceChildren(...rows);

@@ -50,6 +50,7 @@ async function poll() {
     if (res.ok) {
       const ch = await res.json();
       document.getElementById('stream-title').textContent = ch.title;
+      document.getElementById('viewers').textContent = String(ch.viewers ?? 0);
       setLive(ch.live);
       if (ch.live) startPlayback(); else if (playing) stopPlayback();
     } else {

@@ -9,7 +9,7 @@
 //!   over-long message is refused (`too_long`);
 //! - a moderator's delete reaches every chatter and leaves the history;
 //! - bad handshakes: a forged token 401, an unknown channel 404, a plain GET 426;
-//! - the connected gauge shows the chatters.
+//! - the connected gauge and the channel's `viewers` show the chatters.
 
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -229,6 +229,11 @@ fn run() -> Result<()> {
     let plain = http::get(&origin.url("/chat/test"))?;
     ensure!(plain.status == 426, "a plain GET: {}", plain.status);
 
+    let (_, channel) = call("GET", &origin.url("/api/v1/channels/test"), None, None)?;
+    ensure!(
+        channel["viewers"].as_u64().unwrap_or(0) >= 4,
+        "viewers = chat connections: {channel}"
+    );
     let metrics = http::get(&origin.url("/metrics"))?.text();
     let line = metrics
         .lines()

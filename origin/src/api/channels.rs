@@ -34,6 +34,8 @@ struct ChannelView {
     record: ChannelRecord,
     /// A publisher is connected.
     live: bool,
+    /// Watch pages open on this origin (each holds a chat connection).
+    viewers: u64,
     /// What the publisher sends, while live.
     #[serde(skip_serializing_if = "Option::is_none")]
     ingest: Option<IngestView>,
@@ -123,10 +125,12 @@ fn not_found(name: &str) -> UpstreamResponse {
 }
 
 fn view(api: &ControlApi, record: ChannelRecord) -> ChannelView {
+    let viewers = api.chat.connected(&record.name);
     let Some(channel) = api.channels.get(&record.name) else {
         return ChannelView {
             record,
             live: false,
+            viewers,
             ingest: None,
         };
     };
@@ -156,6 +160,7 @@ fn view(api: &ControlApi, record: ChannelRecord) -> ChannelView {
     ChannelView {
         record,
         live,
+        viewers,
         ingest,
     }
 }

@@ -129,6 +129,16 @@ impl Chat {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Chat connections open on `channel`: every watch page holds one, so this is
+    /// the channel's viewer count on this origin's pages.
+    pub fn connected(&self, channel: &str) -> u64 {
+        self.metrics
+            .connected
+            .with_label_values(&[channel])
+            .get()
+            .max(0) as u64
+    }
+
     /// The last messages of `channel`, oldest first.
     pub fn history(&self, channel: &str) -> Vec<Message> {
         self.rooms()
