@@ -171,6 +171,7 @@ async fn crud_and_stream_keys(db_ref: &TestDb) {
             ChannelUpdate {
                 title: Some("Renamed".into()),
                 playback: Some(Playback::Token),
+                chat_anonymous: Some(false),
             },
             5_000,
         )
@@ -182,12 +183,14 @@ async fn crud_and_stream_keys(db_ref: &TestDb) {
         ("Renamed", Playback::Token)
     );
     assert_eq!((updated.created_ms, updated.updated_ms), (1_000, 5_000));
+    assert!(!updated.chat_anonymous);
+    assert!(a.chat_anonymous, "anonymous chat is allowed by default");
     let partial = catalog
         .update_channel(
             "alpha",
             ChannelUpdate {
                 title: Some("Again".into()),
-                playback: None,
+                ..ChannelUpdate::default()
             },
             6_000,
         )
@@ -195,6 +198,7 @@ async fn crud_and_stream_keys(db_ref: &TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(partial.playback, Playback::Token, "an absent field is kept");
+    assert!(!partial.chat_anonymous, "an absent field is kept");
     assert!(catalog
         .update_channel("nope", ChannelUpdate::default(), 1)
         .await
@@ -307,12 +311,12 @@ async fn concurrent_writes_lose_nothing(db_ref: &TestDb) {
             let update = if i % 2 == 0 {
                 ChannelUpdate {
                     title: Some(format!("title {i}")),
-                    playback: None,
+                    ..ChannelUpdate::default()
                 }
             } else {
                 ChannelUpdate {
-                    title: None,
                     playback: Some(Playback::Token),
+                    ..ChannelUpdate::default()
                 }
             };
             c.update_channel("shared", update, i)

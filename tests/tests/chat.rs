@@ -8,6 +8,7 @@
 //!   next post is refused (`banned`); a flood is cut (`rate_limited`); an
 //!   over-long message is refused (`too_long`);
 //! - a moderator's delete reaches every chatter and leaves the history;
+//! - a channel that forbids anonymous chatters refuses tokens without a nickname;
 //! - bad handshakes: a forged token 401, an unknown channel 404, a plain GET 426;
 //! - the connected gauge and the channel's `viewers` show the chatters.
 
@@ -228,6 +229,30 @@ fn run() -> Result<()> {
     );
     let plain = http::get(&origin.url("/chat/test"))?;
     ensure!(plain.status == 426, "a plain GET: {}", plain.status);
+
+    // A channel that forbids anonymous chatters wants a nickname.
+    let (s, _) = call(
+        "POST",
+        &origin.url("/api/v1/channels/test/chat-token"),
+        None,
+        None,
+    )?;
+    ensure!(s == 201, "anonymous allowed by default: {s}");
+    let (s, _) = call(
+        "PATCH",
+        &origin.url("/api/v1/channels/test"),
+        Some(ADMIN_KEY),
+        Some(r#"{"chat_anonymous":false}"#),
+    )?;
+    ensure!(s == 200, "forbid anonymous: {s}");
+    let (s, _) = call(
+        "POST",
+        &origin.url("/api/v1/channels/test/chat-token"),
+        None,
+        None,
+    )?;
+    ensure!(s == 403, "anonymous refused: {s}");
+    token(&origin, "named")?;
 
     let (_, channel) = call("GET", &origin.url("/api/v1/channels/test"), None, None)?;
     ensure!(

@@ -5,7 +5,7 @@
 //! | `GET /channels` | list, with live status | 200 `{"channels": [...]}` |
 //! | `POST /channels` `{"name", "title"?, "playback"?}` | create | 201 channel + `stream_key` (shown once) |
 //! | `GET /channels/{name}` | read | 200 / 404 |
-//! | `PATCH /channels/{name}` `{"title"?, "playback"?}` | update | 200 / 404 |
+//! | `PATCH /channels/{name}` `{"title"?, "playback"?, "chat_anonymous"?}` | update | 200 / 404 |
 //! | `DELETE /channels/{name}` | delete | 204 / 404 |
 //! | `POST /channels/{name}/rotate-key` | new stream key | 200 `{"stream_key"}` / 404 |
 //! | `POST /channels/{name}/kick` | disconnect the publisher (rotate the key to keep them out) | 200 / 404 / 409 not live |
@@ -78,6 +78,7 @@ struct CreateChannel {
 struct PatchChannel {
     title: Option<String>,
     playback: Option<Playback>,
+    chat_anonymous: Option<bool>,
 }
 
 /// Answers a `/channels…` route; the method is allowed and authorised already.
@@ -223,6 +224,7 @@ async fn update(api: &ControlApi, name: &str, body: Option<RequestBody>) -> Answ
     let update = ChannelUpdate {
         title: req.title,
         playback: req.playback,
+        chat_anonymous: req.chat_anonymous,
     };
     match api
         .catalog

@@ -68,6 +68,12 @@ pub(crate) async fn issue_token(
         Err(answer) => return answer,
     };
     match api.catalog.channel(channel).await {
+        Ok(Some(record)) if !record.chat_anonymous && req.nickname.is_none() => {
+            return error(
+                StatusCode::FORBIDDEN,
+                "this channel's chat needs a nickname",
+            );
+        }
         Ok(Some(_)) => {}
         Ok(None) => return error(StatusCode::NOT_FOUND, &format!("no channel {channel:?}")),
         Err(e) => {

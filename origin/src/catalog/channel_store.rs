@@ -50,6 +50,8 @@ pub struct ChannelRecord {
     pub title: String,
     /// Who may watch.
     pub playback: Playback,
+    /// Chat tokens without a nickname are issued (`false`: a nickname is required).
+    pub chat_anonymous: bool,
     /// Creation time, ms since the Unix epoch.
     pub created_ms: i64,
     /// Last change, ms since the Unix epoch.
@@ -76,15 +78,18 @@ pub struct ChannelUpdate {
     pub title: Option<String>,
     /// New playback rule.
     pub playback: Option<Playback>,
+    /// Allow or forbid anonymous chatters.
+    pub chat_anonymous: Option<bool>,
 }
 
-const COLUMNS: &str = "name, title, playback, created_ms, updated_ms";
+const COLUMNS: &str = "name, title, playback, chat_anonymous, created_ms, updated_ms";
 
 fn record(row: &AnyRow) -> Result<ChannelRecord, CatalogError> {
     Ok(ChannelRecord {
         name: row.try_get("name")?,
         title: row.try_get("title")?,
         playback: Playback::parse(&row.try_get::<String, _>("playback")?)?,
+        chat_anonymous: row.try_get::<i64, _>("chat_anonymous")? != 0,
         created_ms: row.try_get("created_ms")?,
         updated_ms: row.try_get("updated_ms")?,
     })
@@ -159,12 +164,14 @@ impl Catalog {
     ) -> Result<Option<ChannelRecord>, CatalogError> {
         sqlx::query(&format!(
             "UPDATE channels SET title = COALESCE($2, title), playback = COALESCE($3, playback), \
-             updated_ms = $4 WHERE name = $1 RETURNING {COLUMNS}"
+             chat_anonymous = COALESCE($5, chat_anonymous), updated_ms = $4 \
+             WHERE name = $1 RETURNING {COLUMNS}"
         ))
         .bind(name)
         .bind(update.title)
         .bind(update.playback.map(|p| p.as_str().to_owned()))
         .bind(now_ms)
+        .bind(update.chat_anonymous.map(i64::from))
         .fetch_optional(self.pool())
         .await?
         .as_ref()
