@@ -77,4 +77,10 @@ pub type PublishFuture =
 pub trait PublishHandler: Send + Sync + 'static {
     /// Authorise `request` and, if accepted, return the sink for its media.
     fn publish(&self, request: PublishRequest) -> PublishFuture;
+
+    /// A connection on `protocol`'s listener failed before any publish request
+    /// (e.g. a TLS handshake with garbage); for metrics.
+    fn handshake_failed(&self, protocol: &'static str) {
+        let _ = protocol;
+    }
 }

@@ -42,6 +42,12 @@ pub fn render(config: &Config, channels: &[BannerChannel], generated_demo_key: b
         out.push_str(&format!(
             "  Publish (OBS: Settings > Stream > Service \"Custom\"):\n    Server:     rtmp://{rtmp_host}/live\n    Stream Key: {stream_key}\n"
         ));
+        if let Some(tls) = config.rtmp.tls_listen {
+            out.push_str(&format!(
+                "  Publish over RTMPS: rtmps://{}/live with the same key\n",
+                display_host(tls)
+            ));
+        }
         out.push_str(&format!(
             "  Publish with ffmpeg:\n    ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 \\\n      -c:v libx264 -preset veryfast -g 60 -c:a aac -f flv rtmp://{rtmp_host}/live/{stream_key}\n"
         ));

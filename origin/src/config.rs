@@ -110,12 +110,17 @@ pub struct TlsConfig {
 pub struct RtmpConfig {
     /// TCP address for RTMP publishers.
     pub listen: SocketAddr,
+    /// TCP address for RTMPS publishers (RTMP in TLS with `[tls] cert, key`); off
+    /// when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_listen: Option<SocketAddr>,
 }
 
 impl Default for RtmpConfig {
     fn default() -> Self {
         Self {
             listen: DEFAULT_RTMP_LISTEN.parse().expect("valid default"),
+            tls_listen: None,
         }
     }
 }
@@ -291,6 +296,12 @@ impl Config {
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(ConfigError::Invalid("[tls] needs both cert and key".into()));
+        }
+        if self.rtmp.tls_listen.is_some() && self.tls.cert.is_none() {
+            return Err(ConfigError::Invalid(
+                "[rtmp] tls_listen needs [tls] cert and key (RTMPS uses the origin's certificate)"
+                    .into(),
+            ));
         }
         let mut names = std::collections::HashSet::new();
         let mut keys = std::collections::HashSet::new();

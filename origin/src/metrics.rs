@@ -21,6 +21,9 @@ pub struct OriginMetrics {
     pub publish_rejected: IntCounterVec,
     /// `ferrocast_blocking_requests_waiting`: LL-HLS blocking requests being held.
     pub blocking_waiting: IntGauge,
+    /// `ferrocast_ingest_handshake_failures_total{protocol}`: connections dropped
+    /// before any publish request (a failed RTMPS TLS handshake, garbage).
+    pub handshake_failures: IntCounterVec,
 }
 
 impl OriginMetrics {
@@ -63,6 +66,13 @@ impl OriginMetrics {
                 ),
                 &["reason"],
             )?,
+            handshake_failures: IntCounterVec::new(
+                Opts::new(
+                    "ferrocast_ingest_handshake_failures_total",
+                    "Ingest connections dropped before a publish request",
+                ),
+                &["protocol"],
+            )?,
             blocking_waiting: IntGauge::new(
                 "ferrocast_blocking_requests_waiting",
                 "LL-HLS blocking playlist and part requests currently held",
@@ -75,6 +85,7 @@ impl OriginMetrics {
         registry.register(Box::new(m.parts_produced.clone()))?;
         registry.register(Box::new(m.publish_rejected.clone()))?;
         registry.register(Box::new(m.blocking_waiting.clone()))?;
+        registry.register(Box::new(m.handshake_failures.clone()))?;
         Ok(m)
     }
 }

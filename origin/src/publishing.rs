@@ -102,6 +102,13 @@ async fn decide(
 }
 
 impl PublishHandler for OriginPublishHandler {
+    fn handshake_failed(&self, protocol: &'static str) {
+        self.metrics
+            .handshake_failures
+            .with_label_values(&[protocol])
+            .inc();
+    }
+
     fn publish(&self, request: PublishRequest) -> PublishFuture {
         let channels = self.channels.clone();
         let catalog = self.catalog.clone();

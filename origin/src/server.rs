@@ -124,6 +124,26 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     ));
     // One RTMP shard (thread + single-threaded runtime) per core; see ingest::rtmp::shards.
     let shards = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // RTMPS: the origin's certificate, no ALPN (RTMP clients send none).
+    let rtmps_task = match (config.rtmp.tls_listen, &config.tls.cert, &config.tls.key) {
+        (Some(addr), Some(cert), Some(key)) => {
+            let mut tls = (*edge::tls::server_config(cert, key)
+                .context("loading [tls] cert/key for RTMPS")?)
+            .clone();
+            tls.alpn_protocols.clear();
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on [rtmp] tls_listen = {addr}"))?;
+            Some(tokio::spawn(ingest::rtmp::serve_tls(
+                listener,
+                tokio_rustls::TlsAcceptor::from(Arc::new(tls)),
+                handler.clone(),
+                ingest::rtmp::RtmpLimits::default(),
+                stop_rx.clone(),
+            )))
+        }
+        _ => None,
+    };
     let rtmp_shards = ingest::rtmp::IngestShards::start(
         config.rtmp.listen,
         shards,
@@ -148,6 +168,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     ready.store(false, Ordering::Relaxed);
     let _ = stop_tx.send(true);
     let _ = tokio::task::spawn_blocking(move || rtmp_shards.join()).await;
+    if let Some(task) = rtmps_task {
+        let _ = task.await;
+    }
     let _ = http_task.await;
     catalog.close().await;
     tracing::info!("shutdown complete");

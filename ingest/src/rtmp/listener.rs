@@ -15,11 +15,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use super::session::{RtmpSession, SessionEvent};
@@ -141,13 +143,73 @@ impl Publishing {
 }
 
 async fn connection(
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
+    handler: Arc<dyn PublishHandler>,
+    limits: RtmpLimits,
+    shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    session_over(stream, peer, handler, limits, shutdown, "rtmp").await;
+}
+
+/// Accepts RTMPS publishers (RTMP inside TLS) on `listener` with `tls`, like
+/// [`serve`]. A client that fails the TLS handshake (or sends garbage) within
+/// [`TLS_HANDSHAKE_TIMEOUT`] is closed, logged and reported to
+/// [`PublishHandler::handshake_failed`]; others are not disturbed.
+pub async fn serve_tls(
+    listener: TcpListener,
+    tls: TlsAcceptor,
     handler: Arc<dyn PublishHandler>,
     limits: RtmpLimits,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let _ = stream.set_nodelay(true);
+    let mut tasks = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown_requested(&mut shutdown) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let (tls, handler, shutdown) = (tls.clone(), handler.clone(), shutdown.clone());
+                    tasks.spawn(async move {
+                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+                            Ok(Ok(stream)) => session_over(stream, peer, handler, limits, shutdown, "rtmps").await,
+                            Ok(Err(e)) => {
+                                warn!(%peer, "rtmps: TLS handshake with {peer} failed: {e}");
+                                handler.handshake_failed("rtmps");
+                            }
+                            Err(_) => {
+                                warn!(%peer, "rtmps: TLS handshake with {peer} timed out");
+                                handler.handshake_failed("rtmps");
+                            }
+                        }
+                    });
+                }
+                Err(e) => {
+                    warn!("rtmps: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// How long a client has to complete the TLS handshake on the RTMPS listener.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One RTMP session over any byte stream (plain TCP or TLS); `protocol` names it
+/// in logs.
+async fn session_over<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    peer: SocketAddr,
+    handler: Arc<dyn PublishHandler>,
+    limits: RtmpLimits,
+    mut shutdown: watch::Receiver<bool>,
+    protocol: &'static str,
+) {
     let start = Instant::now();
     let mut session = RtmpSession::new(limits, 0);
     let mut publishing = Publishing {
@@ -171,21 +233,26 @@ async fn connection(
     let repaired = session.repaired_frames();
     match &reason {
         CloseReason::PeerClosed | CloseReason::Shutdown => {
-            info!(%peer, channel, bytes_in, secs, repaired, "rtmp: closing {peer}: {reason}")
+            info!(%peer, channel, bytes_in, secs, repaired, "{protocol}: closing {peer}: {reason}")
         }
-        _ => warn!(%peer, channel, bytes_in, secs, repaired, "rtmp: closing {peer}: {reason}"),
+        _ => {
+            warn!(%peer, channel, bytes_in, secs, repaired, "{protocol}: closing {peer}: {reason}")
+        }
     }
 }
 
-async fn flush(stream: &mut TcpStream, session: &mut RtmpSession) -> std::io::Result<()> {
+async fn flush<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    session: &mut RtmpSession,
+) -> std::io::Result<()> {
     while let Some(bytes) = session.poll_transmit() {
         stream.write_all(&bytes).await?;
     }
     Ok(())
 }
 
-async fn drive(
-    stream: &mut TcpStream,
+async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
     peer: SocketAddr,
     session: &mut RtmpSession,
     publishing: &mut Publishing,

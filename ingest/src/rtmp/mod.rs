@@ -33,7 +33,7 @@ pub mod shards;
 
 pub use error::RtmpError;
 pub use limits::RtmpLimits;
-pub use listener::serve;
+pub use listener::{serve, serve_tls};
 pub use metadata::StreamMetadata;
 pub use session::{RtmpSession, SessionEvent};
 pub use shards::IngestShards;
