@@ -4,6 +4,7 @@
 //!   sans-IO state machine, and the tokio listener that only moves bytes.
 //! - [`flv`]: FLV audio/video tag bodies, legacy and Enhanced RTMP (v1 and v2
 //!   multitrack), turned into tracks and frames.
+//! - [`ts`]: the MPEG-TS demuxer (sans-IO) for SRT ingest.
 //! - [`publish`]: the contract between a listener and whoever receives streams
 //!   (the origin): authorising a stream key and sinking media.
 #![forbid(unsafe_code)]
@@ -11,3 +12,4 @@
 pub mod flv;
 pub mod publish;
 pub mod rtmp;
+pub mod ts;

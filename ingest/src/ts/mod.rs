@@ -1,0 +1,15 @@
+//! MPEG-2 transport stream demultiplexing (ISO/IEC 13818-1), sans-IO, for SRT ingest.
+//!
+//! - [`packet`]: the 188-byte packet and its adaptation field (PCR, flags);
+//! - [`psi`]: section reassembly, PAT and PMT, CRC-32;
+//! - [`pes`]: PES headers and 33-bit PTS/DTS;
+//! - [`timestamps`]: unwrapping the 33-bit clock and spotting jumps;
+//! - [`demuxer`]: [`TsDemuxer`], bytes in, [`TsEvent`]s out.
+
+pub mod demuxer;
+pub mod packet;
+pub mod pes;
+pub mod psi;
+pub mod timestamps;
+
+pub use demuxer::{EsCodec, EsInfo, PesPacket, TsDemuxer, TsEvent, TsStats};
