@@ -121,8 +121,6 @@ criterion_group!(group, benches);
 
 fn main() {
     group();
-    criterion::Criterion::default()
-        .configure_from_args()
-        .final_summary();
+    Criterion::default().configure_from_args().final_summary();
     ratio();
 }
