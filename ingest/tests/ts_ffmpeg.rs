@@ -6,7 +6,9 @@
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ingest::ts::{EsCodec, PesPacket, TsDemuxer, TsEvent, TsStats};
+use ingest::ts::{EsCodec, FrameEvent, PesPacket, TsDemuxer, TsEvent, TsFrames, TsStats};
+use packager::live::{LiveConfig, LiveStream};
+use packager::media::MediaKind;
 
 /// ffmpeg writes a TS file with `args` (inputs and codecs) and returns its bytes.
 fn ffmpeg_ts(name: &str, args: &[&str]) -> Vec<u8> {
@@ -231,4 +233,158 @@ fn the_33_bit_clock_wraps_without_a_discontinuity() {
         "monotonic across the wrap"
     );
     assert!(video.iter().all(|p| !p.discontinuity));
+}
+
+/// TS → demuxer → frames → the live packager; returns the stream and the tracks.
+fn package(
+    ts: &[u8],
+) -> (
+    LiveStream,
+    Vec<packager::media::Track>,
+    ingest::ts::FrameStats,
+) {
+    let mut d = TsDemuxer::new();
+    let mut f = TsFrames::new();
+    let mut live = LiveStream::new(LiveConfig {
+        segment_target_ms: 1_000,
+        part_target_ms: 250,
+        window_ms: 30_000,
+    });
+    let mut tracks = Vec::new();
+    let mut out = Vec::new();
+    let mut now = 0u64;
+    let mut feed = |d: &mut TsDemuxer, f: &mut TsFrames, live: &mut LiveStream, now: u64| {
+        while let Some(e) = d.poll_event() {
+            f.handle(e, &mut out);
+        }
+        for e in out.drain(..) {
+            match e {
+                FrameEvent::Track(t) => {
+                    tracks.push(t.clone());
+                    live.handle_track(t, now);
+                }
+                FrameEvent::Frame(fr) => live.handle_frame(fr, now),
+            }
+        }
+    };
+    for chunk in ts.chunks(1316) {
+        d.handle_input(chunk);
+        now += 1;
+        feed(&mut d, &mut f, &mut live, now);
+    }
+    d.finish();
+    feed(&mut d, &mut f, &mut live, now);
+    live.handle_end(now + 1);
+    (live, tracks, f.stats())
+}
+
+/// The rendition's init segment and media segments as one fMP4 file, probed.
+fn ffprobe_rendition(live: &LiveStream, name: &str) -> String {
+    let r = live
+        .rendition(name)
+        .unwrap_or_else(|| panic!("rendition {name}"));
+    let mut file = r.init.to_vec();
+    for s in &r.segments {
+        for p in &s.parts {
+            file.extend_from_slice(&p.data);
+        }
+    }
+    let path = std::env::temp_dir().join(format!(
+        "ferrocast-ts-probe-{}-{name}.mp4",
+        std::process::id()
+    ));
+    std::fs::write(&path, &file).unwrap();
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,width,height,sample_rate,nb_read_frames:stream_tags=language",
+            "-count_frames",
+            "-of",
+            "compact=p=0",
+        ])
+        .arg(&path)
+        .output()
+        .expect("ffprobe on PATH");
+    let _ = std::fs::remove_file(&path);
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn ts_to_cmaf_reads_back_in_ffprobe() {
+    let (live, tracks, stats) = package(&h264_two_audio());
+    assert_eq!(stats.malformed, 0);
+    let video: Vec<_> = tracks
+        .iter()
+        .filter(|t| t.codec.kind() == MediaKind::Video)
+        .collect();
+    let audio: Vec<_> = tracks
+        .iter()
+        .filter(|t| t.codec.kind() == MediaKind::Audio)
+        .collect();
+    assert_eq!(video.len(), 1);
+    assert!(
+        video[0].codec.codec_string().starts_with("avc1."),
+        "{}",
+        video[0].codec.codec_string()
+    );
+    assert_eq!(audio.len(), 2, "two audio tracks");
+    assert_eq!(
+        audio.iter().map(|t| t.language.clone()).collect::<Vec<_>>(),
+        [Some("eng".into()), Some("fra".into())]
+    );
+    let names: Vec<&str> = live.renditions().iter().map(|r| r.name.as_str()).collect();
+    let v = names
+        .iter()
+        .find(|n| n.starts_with("video"))
+        .expect("a video rendition");
+    let probe = ffprobe_rendition(&live, v);
+    assert!(
+        probe.contains("codec_name=h264")
+            && probe.contains("width=320")
+            && probe.contains("height=180"),
+        "{probe}"
+    );
+    let frames: u32 = probe
+        .split("nb_read_frames=")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert!(frames >= 85, "decodable frames: {frames} ({probe})");
+    let a = names
+        .iter()
+        .find(|n| n.starts_with("audio"))
+        .expect("an audio rendition");
+    let probe = ffprobe_rendition(&live, a);
+    assert!(
+        probe.contains("codec_name=aac") && probe.contains("sample_rate=48000"),
+        "{probe}"
+    );
+}
+
+#[test]
+fn hevc_ts_to_cmaf_reads_back_in_ffprobe() {
+    let mut args: Vec<&str> = VIDEO_3S.to_vec();
+    args.extend([
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-x265-params",
+        "log-level=error",
+    ]);
+    let (live, tracks, _) = package(&ffmpeg_ts("hevc-cmaf", &args));
+    assert!(
+        tracks[0].codec.codec_string().starts_with("hvc1."),
+        "{}",
+        tracks[0].codec.codec_string()
+    );
+    let v = live.renditions()[0].name.clone();
+    let probe = ffprobe_rendition(&live, &v);
+    assert!(
+        probe.contains("codec_name=hevc") && probe.contains("width=320"),
+        "{probe}"
+    );
 }

@@ -4,12 +4,15 @@
 //! - [`psi`]: section reassembly, PAT and PMT, CRC-32;
 //! - [`pes`]: PES headers and 33-bit PTS/DTS;
 //! - [`timestamps`]: unwrapping the 33-bit clock and spotting jumps;
-//! - [`demuxer`]: [`TsDemuxer`], bytes in, [`TsEvent`]s out.
+//! - [`demuxer`]: [`TsDemuxer`], bytes in, [`TsEvent`]s out;
+//! - [`frames`]: [`TsFrames`], PES packets to the packager's tracks and frames.
 
 pub mod demuxer;
+pub mod frames;
 pub mod packet;
 pub mod pes;
 pub mod psi;
 pub mod timestamps;
 
 pub use demuxer::{EsCodec, EsInfo, PesPacket, TsDemuxer, TsEvent, TsStats};
+pub use frames::{FrameEvent, FrameStats, TsFrames};

@@ -1,0 +1,324 @@
+//! From demuxed PES packets to the packager's tracks and frames.
+//!
+//! | TS stream | track announced from | frame |
+//! |---|---|---|
+//! | H.264 (Annex B) | in-band SPS + PPS → `avcC` | the access unit's NAL units, 4-byte length-prefixed; AUDs and parameter sets dropped (they live in `avcC`); SEI kept (captions) |
+//! | H.265 (Annex B) | in-band VPS + SPS + PPS → `hvcC` | likewise |
+//! | AAC (ADTS) | the first ADTS header → AudioSpecificConfig | one raw access unit per ADTS frame, PTS advanced by 1,024 samples per frame |
+//!
+//! Timestamps stay in the TS 90 kHz clock (the track timescale). A track is
+//! announced again when its parameter sets change. Video is held back until its
+//! first parameter sets arrive; frames before them cannot be decoded.
+//! Opus in TS (ETSI TS 102 366 control headers) is not converted yet: such streams
+//! are counted in [`FrameStats::unsupported`].
+
+use std::collections::HashMap;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use packager::codec::aac::AacConfig;
+use packager::codec::avc::AvcConfig;
+use packager::codec::hevc::HevcConfig;
+use packager::media::{CodecConfig, Frame, MediaKind, Track, TrackId};
+
+use super::demuxer::{EsCodec, EsInfo, PesPacket, TsEvent};
+use super::timestamps::CLOCK_HZ;
+
+/// What the converter produces.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FrameEvent {
+    /// A track appeared or its configuration changed.
+    Track(Track),
+    /// One access unit.
+    Frame(Frame),
+}
+
+/// Counters for logs and metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FrameStats {
+    /// PES packets whose content could not be read (bad ADTS, bad parameter sets).
+    pub malformed: u64,
+    /// Video access units dropped before the first parameter sets.
+    pub waiting_for_parameter_sets: u64,
+    /// PES packets of streams this converter does not handle (Opus in TS).
+    pub unsupported: u64,
+}
+
+#[derive(Debug, Default)]
+struct VideoState {
+    vps: Option<Bytes>,
+    sps: Option<Bytes>,
+    pps: Option<Bytes>,
+    announced: Option<CodecConfig>,
+}
+
+#[derive(Debug)]
+struct StreamState {
+    info: EsInfo,
+    id: TrackId,
+    video: VideoState,
+    audio: Option<(AacConfig, [u8; 2])>,
+}
+
+/// The converter; feed it every [`TsEvent`].
+#[derive(Debug, Default)]
+pub struct TsFrames {
+    streams: HashMap<u16, StreamState>,
+    stats: FrameStats,
+}
+
+/// Splits Annex B bytes into NAL units (start codes removed; ITU-T H.264 Annex B).
+pub fn annex_b_units(data: &[u8]) -> Vec<&[u8]> {
+    let mut units = Vec::new();
+    let mut i = 0;
+    let mut start = None;
+    while i + 3 <= data.len() {
+        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
+            if let Some(s) = start {
+                // A 4-byte start code's leading zero belongs to neither unit.
+                let end = if i > s && data[i - 1] == 0 { i - 1 } else { i };
+                units.push(&data[s..end]);
+            }
+            i += 3;
+            start = Some(i);
+        } else {
+            i += 1;
+        }
+    }
+    if let Some(s) = start {
+        units.push(&data[s..]);
+    }
+    units.retain(|u| !u.is_empty());
+    units
+}
+
+impl TsFrames {
+    /// A converter with no streams yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> FrameStats {
+        self.stats
+    }
+
+    /// Converts one demuxer event; appends what it yields to `out`.
+    pub fn handle(&mut self, event: TsEvent, out: &mut Vec<FrameEvent>) {
+        match event {
+            TsEvent::Streams(streams) => self.streams_changed(streams),
+            TsEvent::Pes(pes) => self.pes(pes, out),
+        }
+    }
+
+    fn streams_changed(&mut self, streams: Vec<EsInfo>) {
+        let mut next = HashMap::new();
+        let (mut video_id, mut audio_id) = (0, 0);
+        for info in streams {
+            let id = match info.codec {
+                EsCodec::H264 | EsCodec::H265 => &mut video_id,
+                EsCodec::Aac | EsCodec::Opus => &mut audio_id,
+            };
+            let state = match self.streams.remove(&info.pid) {
+                Some(s) if s.info.codec == info.codec && s.id == *id => s,
+                _ => StreamState {
+                    info: info.clone(),
+                    id: *id,
+                    video: VideoState::default(),
+                    audio: None,
+                },
+            };
+            *id += 1;
+            next.insert(info.pid, state);
+        }
+        self.streams = next;
+    }
+
+    fn pes(&mut self, pes: PesPacket, out: &mut Vec<FrameEvent>) {
+        let Some(s) = self.streams.get_mut(&pes.pid) else {
+            return;
+        };
+        let Some(pts) = pes.pts else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let dts = pes.dts.unwrap_or(pts);
+        match s.info.codec {
+            EsCodec::H264 | EsCodec::H265 => video(s, &pes, pts, dts, &mut self.stats, out),
+            EsCodec::Aac => aac(s, &pes, pts, &mut self.stats, out),
+            EsCodec::Opus => self.stats.unsupported += 1,
+        }
+    }
+}
+
+fn track(s: &StreamState, codec: CodecConfig) -> Track {
+    Track {
+        id: s.id,
+        codec,
+        timescale: CLOCK_HZ as u32,
+        language: s.info.language.clone(),
+        name: None,
+    }
+}
+
+fn video(
+    s: &mut StreamState,
+    pes: &PesPacket,
+    pts: u64,
+    dts: u64,
+    stats: &mut FrameStats,
+    out: &mut Vec<FrameEvent>,
+) {
+    let hevc = s.info.codec == EsCodec::H265;
+    let mut body = BytesMut::with_capacity(pes.data.len() + 16);
+    let mut keyframe = false;
+    for unit in annex_b_units(&pes.data) {
+        let (kind, parameter) = if hevc {
+            let t = (unit[0] >> 1) & 0x3f;
+            // ITU-T H.265 table 7-1: 32 VPS, 33 SPS, 34 PPS, 35 AUD, 16..=23 IRAP.
+            keyframe |= (16..=23).contains(&t);
+            (t, matches!(t, 32..=35))
+        } else {
+            let t = unit[0] & 0x1f;
+            // ITU-T H.264 table 7-1: 5 IDR, 7 SPS, 8 PPS, 9 AUD.
+            keyframe |= t == 5;
+            (t, matches!(t, 7..=9))
+        };
+        let unit_bytes = pes.data.slice_ref(unit);
+        match (hevc, kind) {
+            (true, 32) => s.video.vps = Some(unit_bytes),
+            (true, 33) | (false, 7) => s.video.sps = Some(unit_bytes),
+            (true, 34) | (false, 8) => s.video.pps = Some(unit_bytes),
+            _ => {}
+        }
+        if !parameter {
+            body.put_u32(unit.len() as u32);
+            body.put_slice(unit);
+        }
+    }
+    // (Re)announce when the parameter sets are complete and new.
+    let config = match (&s.video.vps, &s.video.sps, &s.video.pps) {
+        (vps, Some(sps), Some(pps)) if !hevc || vps.is_some() => {
+            let built = if hevc {
+                HevcConfig::from_parameter_sets(
+                    &[vps.clone().unwrap_or_default()],
+                    std::slice::from_ref(sps),
+                    std::slice::from_ref(pps),
+                )
+                .map(CodecConfig::H265)
+            } else {
+                AvcConfig::from_parameter_sets(std::slice::from_ref(sps), std::slice::from_ref(pps))
+                    .map(CodecConfig::H264)
+            };
+            match built {
+                Ok(c) => Some(c),
+                Err(_) => {
+                    stats.malformed += 1;
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    if let Some(config) = config {
+        if s.video.announced.as_ref() != Some(&config) {
+            s.video.announced = Some(config.clone());
+            out.push(FrameEvent::Track(track(s, config)));
+        }
+    }
+    if s.video.announced.is_none() {
+        stats.waiting_for_parameter_sets += 1;
+        return;
+    }
+    if body.is_empty() {
+        return;
+    }
+    out.push(FrameEvent::Frame(Frame {
+        kind: MediaKind::Video,
+        track: s.id,
+        dts: dts as i64,
+        pts: pts as i64,
+        keyframe,
+        data: body.freeze(),
+    }));
+}
+
+fn aac(
+    s: &mut StreamState,
+    pes: &PesPacket,
+    pts: u64,
+    stats: &mut FrameStats,
+    out: &mut Vec<FrameEvent>,
+) {
+    let data = &pes.data;
+    let mut at = 0;
+    let mut index = 0u64;
+    while at + 7 <= data.len() {
+        let h = &data[at..];
+        if h[0] != 0xff || h[1] & 0xf0 != 0xf0 {
+            stats.malformed += 1;
+            return;
+        }
+        // ISO/IEC 13818-7 §6.2: frame_length (13 bits) includes the header.
+        let len =
+            (usize::from(h[3] & 0x03) << 11) | (usize::from(h[4]) << 3) | usize::from(h[5] >> 5);
+        let header = if h[1] & 0x01 == 0 { 9 } else { 7 };
+        if len < header || at + len > data.len() {
+            stats.malformed += 1;
+            return;
+        }
+        let key = [h[2], h[3] & 0xc0];
+        if s.audio.as_ref().is_none_or(|(_, k)| *k != key) {
+            match AacConfig::from_adts_header(&h[..7]) {
+                Ok(config) => {
+                    out.push(FrameEvent::Track(track(
+                        s,
+                        CodecConfig::Aac(config.clone()),
+                    )));
+                    s.audio = Some((config, key));
+                }
+                Err(_) => {
+                    stats.malformed += 1;
+                    return;
+                }
+            }
+        }
+        let rate = s
+            .audio
+            .as_ref()
+            .map_or(48_000, |(c, _)| c.audio_info().sample_rate.max(1));
+        let samples = u64::from(
+            s.audio
+                .as_ref()
+                .map_or(1024, |(c, _)| c.audio_info().samples_per_frame),
+        );
+        let t = pts + index * samples * CLOCK_HZ / u64::from(rate);
+        out.push(FrameEvent::Frame(Frame {
+            kind: MediaKind::Audio,
+            track: s.id,
+            dts: t as i64,
+            pts: t as i64,
+            keyframe: true,
+            data: data.slice(at + header..at + len),
+        }));
+        at += len;
+        index += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annex_b_splits_on_3_and_4_byte_start_codes() {
+        let data = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5,
+        ];
+        let units = annex_b_units(&data);
+        assert_eq!(
+            units,
+            vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4, 5][..]]
+        );
+        assert!(annex_b_units(&[1, 2, 3]).is_empty());
+    }
+}
