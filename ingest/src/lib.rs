@@ -5,6 +5,7 @@
 //! - [`flv`]: FLV audio/video tag bodies, legacy and Enhanced RTMP (v1 and v2
 //!   multitrack), turned into tracks and frames.
 //! - [`ts`]: the MPEG-TS demuxer (sans-IO) for SRT ingest.
+//! - [`srt`]: the SRT listener (MPEG-TS over SRT, srt-tokio).
 //! - [`publish`]: the contract between a listener and whoever receives streams
 //!   (the origin): authorising a stream key and sinking media.
 #![forbid(unsafe_code)]
@@ -12,4 +13,5 @@
 pub mod flv;
 pub mod publish;
 pub mod rtmp;
+pub mod srt;
 pub mod ts;

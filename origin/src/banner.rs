@@ -42,6 +42,10 @@ pub fn render(config: &Config, channels: &[BannerChannel], generated_demo_key: b
         out.push_str(&format!(
             "  Publish (OBS: Settings > Stream > Service \"Custom\"):\n    Server:     rtmp://{rtmp_host}/live\n    Stream Key: {stream_key}\n"
         ));
+        out.push_str(&format!(
+            "  Publish over SRT: ffmpeg … -f mpegts 'srt://{}?streamid=publish/live/{stream_key}'\n",
+            display_host(config.srt.listen)
+        ));
         if let Some(tls) = config.rtmp.tls_listen {
             out.push_str(&format!(
                 "  Publish over RTMPS: rtmps://{}/live with the same key\n",

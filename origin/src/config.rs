@@ -129,14 +129,24 @@ impl Default for RtmpConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SrtConfig {
-    /// UDP address for SRT publishers (not served yet).
+    /// UDP address for SRT publishers (MPEG-TS over SRT).
     pub listen: SocketAddr,
+    /// Receive latency offered to callers, in milliseconds.
+    pub latency_ms: u64,
+    /// When set, callers must encrypt (AES-128/192/256) with this passphrase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase: Option<String>,
 }
+
+/// Default `[srt] latency_ms` (libsrt's default).
+pub const DEFAULT_SRT_LATENCY_MS: u64 = 120;
 
 impl Default for SrtConfig {
     fn default() -> Self {
         Self {
             listen: DEFAULT_SRT_LISTEN.parse().expect("valid default"),
+            latency_ms: DEFAULT_SRT_LATENCY_MS,
+            passphrase: None,
         }
     }
 }
@@ -296,6 +306,21 @@ impl Config {
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(ConfigError::Invalid("[tls] needs both cert and key".into()));
+        }
+        if self
+            .srt
+            .passphrase
+            .as_ref()
+            .is_some_and(|p| !(10..=79).contains(&p.len()))
+        {
+            return Err(ConfigError::Invalid(
+                "[srt] passphrase must be 10-79 characters (SRT's limits)".into(),
+            ));
+        }
+        if !(20..=10_000).contains(&self.srt.latency_ms) {
+            return Err(ConfigError::Invalid(
+                "[srt] latency_ms must be 20..=10000".into(),
+            ));
         }
         if self.rtmp.tls_listen.is_some() && self.tls.cert.is_none() {
             return Err(ConfigError::Invalid(

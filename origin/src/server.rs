@@ -144,6 +144,18 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         }
         _ => None,
     };
+    let srt_task = tokio::spawn({
+        let options = ingest::srt::SrtOptions {
+            latency: Duration::from_millis(config.srt.latency_ms),
+            passphrase: config.srt.passphrase.clone(),
+        };
+        let (addr, handler, stop) = (config.srt.listen, handler.clone(), stop_rx.clone());
+        async move {
+            if let Err(e) = ingest::srt::serve_srt(addr, options, handler, stop).await {
+                tracing::error!(%addr, "srt: cannot listen on [srt] listen = {addr}: {e}");
+            }
+        }
+    });
     let rtmp_shards = ingest::rtmp::IngestShards::start(
         config.rtmp.listen,
         shards,
@@ -171,6 +183,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     if let Some(task) = rtmps_task {
         let _ = task.await;
     }
+    let _ = srt_task.await;
     let _ = http_task.await;
     catalog.close().await;
     tracing::info!("shutdown complete");

@@ -40,6 +40,8 @@ pub struct OriginConfig {
     pub rust_log: String,
     /// More TOML sections (e.g. `[api]`, `[database]`), placed before `[[channels]]`.
     pub extra_toml: String,
+    /// `[srt] passphrase`.
+    pub srt_passphrase: Option<String>,
 }
 
 impl Default for OriginConfig {
@@ -53,6 +55,7 @@ impl Default for OriginConfig {
             channels: vec![("test".into(), unique_key("test"))],
             rust_log: "info".into(),
             extra_toml: String::new(),
+            srt_passphrase: None,
         }
     }
 }
@@ -83,6 +86,15 @@ impl OriginConfig {
             rtc = extra[2],
             grace = toml_number(self.reconnect_grace_s),
         );
+        if let Some(p) = &self.srt_passphrase {
+            s = s.replace(
+                &format!("[srt]\nlisten = \"127.0.0.1:{}\"\n", extra[1]),
+                &format!(
+                    "[srt]\nlisten = \"127.0.0.1:{}\"\npassphrase = {p:?}\n",
+                    extra[1]
+                ),
+            );
+        }
         if !self.extra_toml.is_empty() {
             s.push('\n');
             s.push_str(&self.extra_toml);
@@ -142,6 +154,8 @@ pub struct Origin {
     pub http: SocketAddr,
     /// `[rtmp] listen`.
     pub rtmp: SocketAddr,
+    /// `[srt] listen` (UDP).
+    pub srt: SocketAddr,
     /// The configuration it was started with.
     pub config: OriginConfig,
     proc: Supervised,
@@ -176,9 +190,11 @@ impl Origin {
             &dir.path().join("origin.stdout.log"),
             &dir.path().join("origin.stderr.log"),
         )?;
+        let srt: SocketAddr = format!("127.0.0.1:{}", ports[3]).parse()?;
         let mut origin = Self {
             http,
             rtmp,
+            srt,
             config,
             proc,
             dir,

@@ -1,0 +1,10 @@
+//! SRT ingest: MPEG-TS over SRT (srt-tokio; the choice and its guards are in
+//! docs/decisions.md).
+//!
+//! - [`stream_id`]: the key from `publish/live/{key}` or `#!::r=live/{key},m=publish`;
+//! - [`listener`]: the UDP listener, authorisation and the TS → frames pipeline.
+
+pub mod listener;
+pub mod stream_id;
+
+pub use listener::{serve_srt, SrtOptions};

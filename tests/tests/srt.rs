@@ -1,0 +1,296 @@
+//! # SRT ingest with real libsrt senders
+//!
+//! ffmpeg (libsrt) pushes MPEG-TS over SRT to the origin:
+//! - H.264/AAC with `streamid=publish/live/KEY`: the LL-HLS stream appears and
+//!   ffprobe reads h264 + aac from it; at the same time a second channel publishes
+//!   with the access-control form `#!::r=live/KEY,m=publish`, HEVC/AAC, and its
+//!   output is checked with ffprobe (Chromium cannot decode HEVC);
+//! - random UDP datagrams on the SRT port and an unknown key are refused (logged,
+//!   counted) while the streams keep advancing;
+//! - with `[srt] passphrase`, an encrypted caller (AES-128 and AES-256) publishes,
+//!   and a wrong passphrase or an unencrypted caller is refused.
+
+use std::net::UdpSocket;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Result};
+use tests::http;
+use tests::origin::{unique_key, Origin, OriginConfig};
+use tests::process::Supervised;
+
+/// ffmpeg pushing a test pattern as MPEG-TS to `url` (libsrt).
+fn push(origin: &Origin, url: &str, hevc: bool, name: &str) -> Result<Supervised> {
+    let mut args: Vec<String> = [
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=30",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let video: &[&str] = if hevc {
+        &[
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+            "-x265-params",
+            "log-level=error:keyint=30",
+        ]
+    } else {
+        &[
+            "-c:v", "libx264", "-preset", "veryfast", "-g", "30", "-bf", "0",
+        ]
+    };
+    args.extend(video.iter().map(|s| s.to_string()));
+    args.extend(
+        ["-c:a", "aac", "-f", "mpegts", url]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    Supervised::spawn(
+        name,
+        std::path::Path::new("ffmpeg"),
+        &args,
+        &[],
+        &origin.dir().join(format!("{name}.out")),
+        &origin.dir().join(format!("{name}.err")),
+    )
+}
+
+fn segments(origin: &Origin, channel: &str) -> usize {
+    let Ok(r) = http::get(&origin.live_url(channel, "video0/index.m3u8")) else {
+        return 0;
+    };
+    if r.status != 200 {
+        return 0;
+    }
+    let text = r.text();
+    text.lines().filter(|l| l.starts_with("#EXTINF")).count()
+        + text
+            .lines()
+            .find_map(|l| l.strip_prefix("#EXT-X-MEDIA-SEQUENCE:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0)
+}
+
+fn wait(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        ensure!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Ok(())
+}
+
+fn codecs(url: &str) -> String {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name",
+            "-of",
+            "csv=p=0",
+            url,
+        ])
+        .output();
+    out.map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default()
+}
+
+fn metric(origin: &Origin, prefix: &str) -> f64 {
+    http::get(&origin.url("/metrics"))
+        .map(|r| r.text())
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn srt_url(origin: &Origin, stream_id: &str, extra: &str) -> String {
+    format!(
+        "srt://{}?streamid={stream_id}&pkt_size=1316&latency=200000{extra}",
+        origin.srt
+    )
+}
+
+#[test]
+fn srt_publishers_plain_access_control_and_bad_input() {
+    run_plain().unwrap();
+}
+
+fn run_plain() -> Result<()> {
+    let (k1, k2) = (unique_key("srt1"), unique_key("srt2"));
+    let origin = Origin::start(OriginConfig {
+        channels: vec![("srt1".into(), k1.clone()), ("srt2".into(), k2.clone())],
+        ..OriginConfig::default()
+    })?;
+    let _a = push(
+        &origin,
+        &srt_url(&origin, &format!("publish/live/{k1}"), ""),
+        false,
+        "srt-h264",
+    )?;
+    let _b = push(
+        &origin,
+        &srt_url(&origin, &format!("#!::r=live/{k2},m=publish"), ""),
+        true,
+        "srt-hevc",
+    )?;
+    wait("srt1 segments", Duration::from_secs(40), || {
+        segments(&origin, "srt1") >= 2
+    })?;
+    wait("srt2 segments", Duration::from_secs(40), || {
+        segments(&origin, "srt2") >= 2
+    })?;
+    let c = codecs(&origin.live_url("srt1", "master.m3u8"));
+    ensure!(
+        c.contains("h264") && c.contains("aac"),
+        "srt1 ffprobe: {c:?}"
+    );
+    let c = codecs(&origin.live_url("srt2", "master.m3u8"));
+    ensure!(
+        c.contains("hevc") && c.contains("aac"),
+        "srt2 ffprobe: {c:?}"
+    );
+
+    // Garbage datagrams and an unknown key while both stream.
+    let before = segments(&origin, "srt1");
+    let udp = UdpSocket::bind("127.0.0.1:0")?;
+    let mut x = 0x1234_5678u32;
+    for i in 0..3_000u32 {
+        let mut d = vec![0u8; (i % 1400 + 1) as usize];
+        for b in d.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *b = x as u8;
+        }
+        let _ = udp.send_to(&d, origin.srt);
+    }
+    let refused_before = metric(
+        &origin,
+        "ferrocast_publish_rejected_total{reason=\"unknown_key\"}",
+    );
+    let mut bad = push(
+        &origin,
+        &srt_url(&origin, "publish/live/no-such-key-12345", ""),
+        false,
+        "srt-bad",
+    )?;
+    wait(
+        "the unknown key to be refused",
+        Duration::from_secs(20),
+        || matches!(bad.try_wait(), Ok(Some(_))),
+    )?;
+    ensure!(
+        metric(
+            &origin,
+            "ferrocast_publish_rejected_total{reason=\"unknown_key\"}"
+        ) > refused_before,
+        "the refusal is counted"
+    );
+    wait("srt1 to keep advancing", Duration::from_secs(20), || {
+        segments(&origin, "srt1") >= before + 2
+    })?;
+    let log = origin.log();
+    ensure!(
+        log.contains("srt: publish rejected"),
+        "a log line for the unknown key"
+    );
+    ensure!(
+        !log.contains(&k1) && !log.contains(&k2),
+        "keys are never logged"
+    );
+    Ok(())
+}
+
+#[test]
+fn srt_with_a_passphrase() {
+    run_passphrase().unwrap();
+}
+
+fn run_passphrase() -> Result<()> {
+    let key = unique_key("srtenc");
+    let origin = Origin::start(OriginConfig {
+        channels: vec![
+            ("enc".into(), key.clone()),
+            ("enc2".into(), unique_key("srtenc2")),
+        ],
+        srt_passphrase: Some("correct-horse-battery".into()),
+        ..OriginConfig::default()
+    })?;
+    let sid = format!("publish/live/{key}");
+    let _ok = push(
+        &origin,
+        &srt_url(
+            &origin,
+            &sid,
+            "&passphrase=correct-horse-battery&pbkeylen=32",
+        ),
+        false,
+        "srt-aes256",
+    )?;
+    wait("encrypted segments", Duration::from_secs(40), || {
+        segments(&origin, "enc") >= 2
+    })?;
+    let key2 = origin.config.key_of("enc2").to_owned();
+    let sid2 = format!("publish/live/{key2}");
+    let mut wrong = push(
+        &origin,
+        &srt_url(
+            &origin,
+            &sid2,
+            "&passphrase=not-the-passphrase&pbkeylen=16",
+        ),
+        false,
+        "srt-wrong",
+    )?;
+    let mut plain = push(&origin, &srt_url(&origin, &sid2, ""), false, "srt-plain")?;
+    wait(
+        "the wrong passphrase to be refused",
+        Duration::from_secs(30),
+        || matches!(wrong.try_wait(), Ok(Some(_))),
+    )?;
+    wait(
+        "the unencrypted caller to be refused",
+        Duration::from_secs(30),
+        || matches!(plain.try_wait(), Ok(Some(_))),
+    )?;
+    ensure!(
+        segments(&origin, "enc2") == 0,
+        "nothing published by refused callers"
+    );
+    ensure!(
+        origin.log().contains("srt: refusing"),
+        "a log line for the refusals"
+    );
+    let _aes128 = push(
+        &origin,
+        &srt_url(
+            &origin,
+            &sid2,
+            "&passphrase=correct-horse-battery&pbkeylen=16",
+        ),
+        false,
+        "srt-aes128",
+    )?;
+    wait("AES-128 segments", Duration::from_secs(40), || {
+        segments(&origin, "enc2") >= 2
+    })?;
+    Ok(())
+}
