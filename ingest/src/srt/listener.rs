@@ -56,37 +56,59 @@ impl std::fmt::Debug for SrtOptions {
     }
 }
 
+/// How long to wait before binding again after the listener died.
+pub const REBIND_DELAY: Duration = Duration::from_secs(1);
+
 /// Binds `addr` and serves SRT publishers until `shutdown` becomes `true`.
+///
+/// If srt-tokio's listener task ends on its own (srt-protocol 0.4.4 can panic on
+/// a crafted handshake; see docs/decisions.md), the port is bound again after
+/// [`REBIND_DELAY`] and the failure is counted as a handshake failure. Publishers
+/// already connected are lost with it, but the port keeps taking new ones.
 pub async fn serve_srt(
     addr: SocketAddr,
     options: SrtOptions,
     handler: Arc<dyn PublishHandler>,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let (_listener, mut incoming) = SrtListener::builder()
-        .latency(options.latency)
-        .set(|o| o.sender.max_payload_size = PacketSize(ANNOUNCED_PAYLOAD))
-        .bind(addr)
-        .await?;
-    info!(%addr, latency_ms = options.latency.as_millis() as u64, encrypted = options.passphrase.is_some(), "srt: listening");
-    let requests = incoming.incoming();
-    let conn_shutdown = shutdown.clone();
+    let mut first = true;
     loop {
-        tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => break,
-            request = requests.next() => match request {
-                Some(request) => {
-                    let (options, handler, stop) = (options.clone(), handler.clone(), conn_shutdown.clone());
-                    tokio::spawn(connection(request, options, handler, stop));
-                }
-                None => {
-                    warn!("srt: listener ended");
-                    break;
-                }
-            },
+        let bound = SrtListener::builder()
+            .latency(options.latency)
+            .set(|o| o.sender.max_payload_size = PacketSize(ANNOUNCED_PAYLOAD))
+            .bind(addr)
+            .await;
+        let (_listener, mut incoming) = match bound {
+            Ok(pair) => pair,
+            // The first bind reports the error; later ones retry (the old socket may
+            // still be closing).
+            Err(e) if first => return Err(e),
+            Err(e) => {
+                warn!(%addr, "srt: binding again failed: {e}");
+                tokio::time::sleep(REBIND_DELAY).await;
+                continue;
+            }
+        };
+        first = false;
+        info!(%addr, latency_ms = options.latency.as_millis() as u64, encrypted = options.passphrase.is_some(), "srt: listening");
+        let requests = incoming.incoming();
+        let conn_shutdown = shutdown.clone();
+        loop {
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+                request = requests.next() => match request {
+                    Some(request) => {
+                        let (options, handler, stop) = (options.clone(), handler.clone(), conn_shutdown.clone());
+                        tokio::spawn(connection(request, options, handler, stop));
+                    }
+                    None => break,
+                },
+            }
         }
+        warn!(%addr, "srt: the listener stopped unexpectedly; binding again");
+        handler.handshake_failed("srt");
+        tokio::time::sleep(REBIND_DELAY).await;
     }
-    Ok(())
 }
 
 async fn refuse(
