@@ -252,11 +252,7 @@ fn run_passphrase() -> Result<()> {
     let sid2 = format!("publish/live/{key2}");
     let mut wrong = push(
         &origin,
-        &srt_url(
-            &origin,
-            &sid2,
-            "&passphrase=not-the-passphrase&pbkeylen=16",
-        ),
+        &srt_url(&origin, &sid2, "&passphrase=not-the-passphrase&pbkeylen=16"),
         false,
         "srt-wrong",
     )?;
