@@ -94,20 +94,37 @@ pub async fn serve(
     listener: TcpListener,
     handler: Arc<dyn PublishHandler>,
     limits: RtmpLimits,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
+    accept_loop(listener, "rtmp", shutdown, |stream, peer, stop| {
+        session_over(stream, peer, handler.clone(), limits, stop, "rtmp")
+    })
+    .await
+}
+
+/// Accepts on `listener` until `shutdown`, running `connection(stream, peer,
+/// shutdown)` for each client (`TCP_NODELAY` set), then waits for them all.
+async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    protocol: &'static str,
+    mut shutdown: watch::Receiver<bool>,
+    mut connection: F,
+) where
+    F: FnMut(TcpStream, SocketAddr, watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut tasks = JoinSet::new();
     loop {
         tokio::select! {
             _ = shutdown_requested(&mut shutdown) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let conn = connection(stream, peer, handler.clone(), limits, shutdown.clone());
-                    tasks.spawn(conn);
+                    let _ = stream.set_nodelay(true);
+                    tasks.spawn(connection(stream, peer, shutdown.clone()));
                 }
                 Err(e) => {
                     // Typically EMFILE: back off instead of spinning.
-                    warn!("rtmp: accept failed: {e}");
+                    warn!("{protocol}: accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
@@ -142,17 +159,6 @@ impl Publishing {
     }
 }
 
-async fn connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    handler: Arc<dyn PublishHandler>,
-    limits: RtmpLimits,
-    shutdown: watch::Receiver<bool>,
-) {
-    let _ = stream.set_nodelay(true);
-    session_over(stream, peer, handler, limits, shutdown, "rtmp").await;
-}
-
 /// Accepts RTMPS publishers (RTMP inside TLS) on `listener` with `tls`, like
 /// [`serve`]. A client that fails the TLS handshake (or sends garbage) within
 /// [`TLS_HANDSHAKE_TIMEOUT`] is closed, logged and reported to
@@ -162,39 +168,25 @@ pub async fn serve_tls(
     tls: TlsAcceptor,
     handler: Arc<dyn PublishHandler>,
     limits: RtmpLimits,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let mut tasks = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = shutdown_requested(&mut shutdown) => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    let (tls, handler, shutdown) = (tls.clone(), handler.clone(), shutdown.clone());
-                    tasks.spawn(async move {
-                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
-                            Ok(Ok(stream)) => session_over(stream, peer, handler, limits, shutdown, "rtmps").await,
-                            Ok(Err(e)) => {
-                                warn!(%peer, "rtmps: TLS handshake with {peer} failed: {e}");
-                                handler.handshake_failed("rtmps");
-                            }
-                            Err(_) => {
-                                warn!(%peer, "rtmps: TLS handshake with {peer} timed out");
-                                handler.handshake_failed("rtmps");
-                            }
-                        }
-                    });
+    accept_loop(listener, "rtmps", shutdown, |stream, peer, stop| {
+        let (tls, handler) = (tls.clone(), handler.clone());
+        async move {
+            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+                Ok(Ok(stream)) => session_over(stream, peer, handler, limits, stop, "rtmps").await,
+                Ok(Err(e)) => {
+                    warn!(%peer, "rtmps: TLS handshake with {peer} failed: {e}");
+                    handler.handshake_failed("rtmps");
                 }
-                Err(e) => {
-                    warn!("rtmps: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                Err(_) => {
+                    warn!(%peer, "rtmps: TLS handshake with {peer} timed out");
+                    handler.handshake_failed("rtmps");
                 }
-            },
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
         }
-    }
-    while tasks.join_next().await.is_some() {}
+    })
+    .await
 }
 
 /// How long a client has to complete the TLS handshake on the RTMPS listener.
