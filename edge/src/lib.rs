@@ -32,6 +32,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod admin_keys;
 pub mod body;
 pub mod config_env;
 pub mod metrics;

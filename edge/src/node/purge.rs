@@ -13,6 +13,7 @@ use http::{Method, StatusCode};
 
 use super::cache_key::cache_key;
 use super::caching_upstream::CachingUpstream;
+use crate::admin_keys::{AdminKeys, Authorisation};
 use crate::pipeline::{LocalRoutes, RequestCtx};
 use crate::upstream::{ObjectKind, UpstreamBody, UpstreamFuture, UpstreamResponse};
 
@@ -25,28 +26,16 @@ pub const MIN_PREFIX_LEN: usize = 2;
 /// Answers [`PURGE_PATH`].
 pub struct PurgeRoutes {
     cache: Arc<CachingUpstream>,
-    admin_keys: Vec<String>,
+    admin: AdminKeys,
 }
 
 impl PurgeRoutes {
     /// Purges from `cache` for holders of one of `admin_keys`.
     pub fn new(cache: Arc<CachingUpstream>, admin_keys: Vec<String>) -> Self {
-        Self { cache, admin_keys }
-    }
-
-    fn authorised(&self, ctx: &RequestCtx) -> bool {
-        let Some(given) = ctx
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-        else {
-            return false;
-        };
-        // Compare every key in full so timing does not reveal a matching prefix.
-        self.admin_keys.iter().fold(false, |ok, key| {
-            ok | constant_time_eq(key.as_bytes(), given.as_bytes())
-        })
+        Self {
+            cache,
+            admin: AdminKeys::new(&admin_keys),
+        }
     }
 
     fn purge(&self, ctx: &RequestCtx) -> UpstreamResponse {
@@ -56,7 +45,7 @@ impl PurgeRoutes {
                 .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
             return r;
         }
-        if !self.authorised(ctx) {
+        if self.admin.check(ctx) != Authorisation::Admin {
             return UpstreamResponse::error(StatusCode::UNAUTHORIZED, "admin key required\n");
         }
         let query = ctx.query.as_deref().unwrap_or("");
@@ -100,19 +89,12 @@ impl PurgeRoutes {
 
 impl LocalRoutes for PurgeRoutes {
     fn route(&self, ctx: &RequestCtx) -> Option<UpstreamFuture> {
-        if ctx.path != PURGE_PATH || self.admin_keys.is_empty() {
+        if ctx.path != PURGE_PATH || self.admin.is_empty() {
             return None;
         }
         let response = self.purge(ctx);
         Some(Box::pin(async move { response }))
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// `%XX` decoding of a query value (RFC 3986 §2.1); `None` for a bad escape or
@@ -143,8 +125,5 @@ mod tests {
         assert_eq!(percent_decode("/live/a%2Fb").as_deref(), Some("/live/a/b"));
         assert_eq!(percent_decode("%zz"), None);
         assert_eq!(percent_decode("%4"), None);
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 }

@@ -6,7 +6,7 @@
 //!   (method), 409 (name or key taken), 413/408 (body too large / too slow), 503
 //!   (database).
 //! - Reads are public (nothing secret is returned); every write needs
-//!   `Authorization: Bearer <key>` with a key from `[api] admin_keys` ([`auth`]).
+//!   `Authorization: Bearer <key>` with a key from `[api] admin_keys` ([`edge::admin_keys`]).
 //! - [`channels`] answers `/api/v1/channels…`, [`tokens`] `/api/v1/tokens…`,
 //!   [`webhooks`] `/api/v1/webhooks…` (reads too need the admin key); [`ROUTES`] lists every route and
 //!   `openapi.json` documents them (a test keeps the two equal).
@@ -16,7 +16,6 @@
 // once per request, so the large `Err` is not worth a box.
 #![allow(clippy::result_large_err)]
 
-pub mod auth;
 pub mod channels;
 pub mod chat;
 pub mod json;
@@ -31,7 +30,7 @@ use http::{Method, StatusCode};
 
 use crate::catalog::Catalog;
 use crate::channels::Channels;
-use auth::AdminKeys;
+use edge::admin_keys::AdminKeys;
 use json::error;
 
 /// Chat tokens one address may get at once, and per second after that.

@@ -35,8 +35,7 @@ pub fn digest(key: &str) -> String {
 
 /// Compares two digests in time independent of where they differ.
 pub fn digests_equal(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    edge::admin_keys::constant_time_eq(a.as_bytes(), b.as_bytes())
 }
 
 #[cfg(test)]

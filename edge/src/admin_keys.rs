@@ -1,7 +1,8 @@
-//! Admin bearer keys (`[api] admin_keys`): `Authorization: Bearer <key>` (RFC 6750
-//! §2.1), compared in constant time against every configured key.
+//! Admin bearer keys (`[api] admin_keys`, on the edge's purge API and the origin's
+//! control plane): `Authorization: Bearer <key>` (RFC 6750 §2.1), compared in
+//! constant time against every configured key.
 
-use edge::pipeline::RequestCtx;
+use crate::pipeline::RequestCtx;
 
 /// The configured admin keys.
 #[derive(Debug, Clone)]
@@ -24,6 +25,11 @@ impl AdminKeys {
     /// Keys from the config (empty strings are ignored).
     pub fn new(keys: &[String]) -> Self {
         Self(keys.iter().filter(|k| !k.is_empty()).cloned().collect())
+    }
+
+    /// Whether no key is configured.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// What the request's credentials amount to.
@@ -64,6 +70,20 @@ impl Authorisation {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Equality whose time does not depend on where `a` and `b` differ (only on
+/// their lengths): for comparing secrets.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq_compares_bytes_and_lengths() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
 }
