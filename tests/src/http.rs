@@ -196,6 +196,37 @@ pub fn resolve(base: &str, uri: &str) -> String {
     format!("{authority}{}{query}", segs.join("/"))
 }
 
+/// One JSON API call: `method` on `url`, with `key` as a Bearer token and `body` as
+/// JSON when given. Returns the status (errors included) and the JSON body (`Null`
+/// when empty); a non-empty body that is not JSON is an error.
+pub fn api_call(
+    method: &str,
+    url: &str,
+    key: Option<&str>,
+    body: Option<&str>,
+) -> Result<(u16, serde_json::Value)> {
+    let mut req = ureq::request(method, url).timeout(Duration::from_secs(10));
+    if let Some(k) = key {
+        req = req.set("Authorization", &format!("Bearer {k}"));
+    }
+    let result = match body {
+        Some(b) => req.set("Content-Type", "application/json").send_string(b),
+        None => req.call(),
+    };
+    let resp = match result {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => anyhow::bail!("{method} {url}: {e}"),
+    };
+    let status = resp.status();
+    let text = resp.into_string()?;
+    let value = if text.trim().is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).with_context(|| format!("{method} {url}: not JSON: {text}"))?
+    };
+    Ok((status, value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::resolve;

@@ -25,23 +25,7 @@ const ADMIN_KEY: &str = "chat-test-admin-key";
 
 type Ws = WebSocket<TcpStream>;
 
-fn call(method: &str, url: &str, key: Option<&str>, body: Option<&str>) -> Result<(u16, Value)> {
-    let mut req = ureq::request(method, url).timeout(Duration::from_secs(10));
-    if let Some(k) = key {
-        req = req.set("Authorization", &format!("Bearer {k}"));
-    }
-    let result = match body {
-        Some(b) => req.send_string(b),
-        None => req.call(),
-    };
-    let resp = match result {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => bail!("{method} {url}: {e}"),
-    };
-    let status = resp.status();
-    let text = resp.into_string()?;
-    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
-}
+use tests::http::api_call as call;
 
 fn token(origin: &Origin, nickname: &str) -> Result<(String, String)> {
     let (s, v) = call(

@@ -19,7 +19,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
 use tests::edge::{Edge, EdgeConfig};
 use tests::http;
@@ -28,30 +28,7 @@ use tests::publisher::{PublishOptions, Publisher};
 
 const ADMIN_KEY: &str = "test-admin-key-0123456789";
 
-/// One API call: status and JSON body (`Null` when empty).
-fn call(method: &str, url: &str, key: Option<&str>, body: Option<&str>) -> Result<(u16, Value)> {
-    let mut req = ureq::request(method, url).timeout(Duration::from_secs(10));
-    if let Some(k) = key {
-        req = req.set("Authorization", &format!("Bearer {k}"));
-    }
-    let result = match body {
-        Some(b) => req.set("Content-Type", "application/json").send_string(b),
-        None => req.call(),
-    };
-    let resp = match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => bail!("{method} {url}: {e}"),
-    };
-    let status = resp.status();
-    let text = resp.into_string()?;
-    let value = if text.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).with_context(|| format!("{method} {url}: not JSON: {text}"))?
-    };
-    Ok((status, value))
-}
+use tests::http::api_call as call;
 
 fn expect(got: (u16, Value), status: u16, what: &str) -> Result<Value> {
     ensure!(

@@ -16,7 +16,7 @@ use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
@@ -108,23 +108,7 @@ fn hanging_receiver() -> Result<String> {
     Ok(url)
 }
 
-fn call(method: &str, url: &str, key: Option<&str>, body: Option<&str>) -> Result<(u16, Value)> {
-    let mut req = ureq::request(method, url).timeout(Duration::from_secs(10));
-    if let Some(k) = key {
-        req = req.set("Authorization", &format!("Bearer {k}"));
-    }
-    let result = match body {
-        Some(b) => req.send_string(b),
-        None => req.call(),
-    };
-    let resp = match result {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => bail!("{method} {url}: {e}"),
-    };
-    let status = resp.status();
-    let text = resp.into_string()?;
-    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
-}
+use tests::http::api_call as call;
 
 fn check_signature(d: &Delivery, secret: &str) -> Result<()> {
     let sig = d
