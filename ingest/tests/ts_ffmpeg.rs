@@ -30,6 +30,16 @@ fn ffmpeg_ts(name: &str, args: &[&str]) -> Vec<u8> {
     bytes
 }
 
+/// Quiet, fast libx265.
+const HEVC: &[&str] = &[
+    "-c:v",
+    "libx265",
+    "-preset",
+    "ultrafast",
+    "-x265-params",
+    "log-level=error",
+];
+
 const VIDEO_3S: &[&str] = &[
     "-f",
     "lavfi",
@@ -178,16 +188,8 @@ fn damage_is_counted_and_the_stream_goes_on() {
 fn hevc_and_a_pmt_change_mid_stream() {
     let h264 = h264_two_audio();
     let mut args: Vec<&str> = VIDEO_3S.to_vec();
-    args.extend([
-        "-c:v",
-        "libx265",
-        "-preset",
-        "ultrafast",
-        "-x265-params",
-        "log-level=error",
-        "-tables_version",
-        "1",
-    ]);
+    args.extend(HEVC);
+    args.extend(["-tables_version", "1"]);
     let hevc = ffmpeg_ts("hevc", &args);
     let mut both = h264.clone();
     both.extend_from_slice(&hevc);
@@ -367,14 +369,7 @@ fn ts_to_cmaf_reads_back_in_ffprobe() {
 #[test]
 fn hevc_ts_to_cmaf_reads_back_in_ffprobe() {
     let mut args: Vec<&str> = VIDEO_3S.to_vec();
-    args.extend([
-        "-c:v",
-        "libx265",
-        "-preset",
-        "ultrafast",
-        "-x265-params",
-        "log-level=error",
-    ]);
+    args.extend(HEVC);
     let (live, tracks, _) = package(&ffmpeg_ts("hevc-cmaf", &args));
     assert!(
         tracks[0].codec.codec_string().starts_with("hvc1."),

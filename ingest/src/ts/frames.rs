@@ -282,15 +282,9 @@ fn aac(
                 }
             }
         }
-        let rate = s
-            .audio
-            .as_ref()
-            .map_or(48_000, |(c, _)| c.audio_info().sample_rate.max(1));
-        let samples = u64::from(
-            s.audio
-                .as_ref()
-                .map_or(1024, |(c, _)| c.audio_info().samples_per_frame),
-        );
+        let info = s.audio.as_ref().map(|(c, _)| c.audio_info());
+        let rate = info.map_or(48_000, |i| i.sample_rate.max(1));
+        let samples = u64::from(info.map_or(1024, |i| i.samples_per_frame));
         let t = pts + index * samples * CLOCK_HZ / u64::from(rate);
         out.push(FrameEvent::Frame(Frame {
             kind: MediaKind::Audio,
