@@ -82,6 +82,41 @@ impl OpusConfig {
         })
     }
 
+    /// Builds the `dOps` record from its fields, for containers that signal the
+    /// channel layout without an OpusHead (e.g. the MPEG-TS Opus audio descriptor).
+    ///
+    /// `table` is the `ChannelMappingTable` of §4.3.2 (`StreamCount`, `CoupledCount`,
+    /// then one `ChannelMapping` byte per output channel) and must be empty for
+    /// mapping family 0. `InputSampleRate` is written as 48 kHz and `OutputGain` as 0.
+    /// The result is checked like [`OpusConfig::parse`].
+    pub fn from_channel_layout(
+        channels: u8,
+        pre_skip: u16,
+        mapping_family: u8,
+        table: &[u8],
+    ) -> Result<Self, CodecError> {
+        let table_len = if mapping_family == 0 {
+            0
+        } else {
+            2 + usize::from(channels)
+        };
+        if table.len() != table_len {
+            return Err(CodecError::Invalid {
+                codec: CODEC,
+                what: "ChannelMappingTable size does not match the channel count",
+            });
+        }
+        let mut out = BytesMut::with_capacity(11 + table.len());
+        out.put_u8(0); // Version
+        out.put_u8(channels);
+        out.put_u16(pre_skip);
+        out.put_u32(OPUS_SAMPLE_RATE);
+        out.put_i16(0); // OutputGain
+        out.put_u8(mapping_family);
+        out.put_slice(table);
+        Self::parse(out.freeze())
+    }
+
     /// `opus` (the RFC 6381 value used by HLS and DASH).
     pub fn codec_string(&self) -> String {
         "opus".to_owned()
@@ -174,6 +209,23 @@ mod tests {
         let c = OpusConfig::parse(head).unwrap();
         assert_eq!(c.record, hex("0006013800 00bb80 0000 01 0402 000401020503"));
         assert_eq!(OpusConfig::parse(c.record.clone()).unwrap(), c);
+    }
+
+    #[test]
+    fn builds_dops_from_a_channel_layout() {
+        let stereo = OpusConfig::from_channel_layout(2, 312, 0, &[]).unwrap();
+        assert_eq!(stereo.record, hex(FFMPEG_DOPS));
+        let surround =
+            OpusConfig::from_channel_layout(6, 312, 1, &[4, 2, 0, 4, 1, 2, 3, 5]).unwrap();
+        assert_eq!(
+            surround.record,
+            hex("0006013800 00bb80 0000 01 0402 000401020305")
+        );
+        assert_eq!((surround.channels, surround.mapping_family), (6, 1));
+        assert!(OpusConfig::from_channel_layout(0, 0, 0, &[]).is_err());
+        assert!(OpusConfig::from_channel_layout(3, 0, 0, &[]).is_err());
+        assert!(OpusConfig::from_channel_layout(2, 0, 0, &[1, 1, 0, 1]).is_err());
+        assert!(OpusConfig::from_channel_layout(2, 0, 1, &[1, 1, 0]).is_err());
     }
 
     #[test]
