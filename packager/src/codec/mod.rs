@@ -10,6 +10,7 @@ pub mod av1;
 pub mod av1_sequence;
 pub mod avc;
 pub mod bitreader;
+pub mod captions;
 pub mod h264_sps;
 pub mod h265_sps;
 pub mod hevc;
