@@ -23,6 +23,7 @@
 use super::segmenter::{Boundary, Packer, Pending};
 use super::timeline::{rescale, Mapped, Rebase, TrackClock, US};
 use super::{Epoch, LiveStream, Rendition};
+use crate::codec::captions::CaptionDetector;
 use crate::fmp4;
 use crate::media::{Frame, MediaKind, Track};
 
@@ -85,6 +86,9 @@ impl LiveStream {
             let mut clock = clock_for(&track, ts);
             clock.set_floor(rescale(old.floor(), old.media_timescale(), ts));
             r.timescale = ts;
+            // Captions found so far stay announced; the new configuration (maybe a
+            // new codec or NAL length size) is scanned afresh.
+            self.packers[i].captions = CaptionDetector::new(&track.codec);
             r.track = track;
             self.packers[i].clock = clock;
             return;
@@ -112,6 +116,7 @@ impl LiveStream {
             init_version: 0,
             samples_muxed: 0,
             ticks_muxed: 0,
+            captions: Default::default(),
             track,
         };
         let default = default_duration(&rendition.track, ts);
@@ -144,6 +149,10 @@ impl LiveStream {
         else {
             return;
         };
+        if let Some(found) = self.packers[i].captions.handle_frame(&frame.data) {
+            let r = &mut self.renditions[i];
+            r.captions = r.captions.union(found);
+        }
         let dts = match self.map(i, frame.dts) {
             Mapped::Time(t) => t,
             Mapped::Jump if i == 0 => {

@@ -32,6 +32,8 @@ mod window;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
+mod tests_captions;
+#[cfg(test)]
 mod tests_reconnect;
 #[cfg(test)]
 mod tests_segmenter;
@@ -40,6 +42,7 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use crate::codec::captions::CaptionServices;
 use crate::media::{Frame, MediaKind, Track};
 
 pub use alignment::{CUT_TOLERANCE_MS, FOLLOWER_MAX_LAG_TARGETS};
@@ -140,6 +143,9 @@ pub struct Rendition {
     pub samples_muxed: u64,
     /// Ticks of media muxed so far.
     pub ticks_muxed: u64,
+    /// Closed-caption services seen in this rendition's frames (CEA-608/708 in SEI,
+    /// see [`crate::codec::captions`]); once seen, kept for the rendition's life.
+    pub captions: CaptionServices,
 }
 
 impl Rendition {

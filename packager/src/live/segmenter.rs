@@ -19,6 +19,7 @@ use bytes::Bytes;
 
 use super::timeline::TrackClock;
 use super::{Part, Rendition, Segment};
+use crate::codec::captions::CaptionDetector;
 use crate::fmp4::{self, Sample};
 
 /// A mapped frame waiting to be appended.
@@ -65,6 +66,8 @@ pub(crate) struct Packer {
     pub(crate) segment_target_ticks: i64,
     /// Duration used when no next sample tells one (default frame duration).
     pub(crate) default_duration: u32,
+    /// Looks for captions in the frames (video H.264/HEVC only; stops by itself).
+    pub(crate) captions: CaptionDetector,
     part: Vec<Sample>,
     part_start: i64,
     part_ticks: u64,
@@ -85,6 +88,7 @@ impl Packer {
             parts_emitted: 0,
             segment_target_ticks: i64::from(rendition.config.segment_target_ms) * ts / 1000,
             default_duration,
+            captions: CaptionDetector::new(&rendition.track.codec),
             part: Vec::new(),
             part_start: 0,
             part_ticks: 0,

@@ -15,6 +15,13 @@ pub(crate) const AVC_RECORD_HEX: &str =
     "0164001effe1001a6764001eacd940a02ff970110000030001000003003c0f162d9601000668ebe3cb22c0fdf8f800";
 /// AudioSpecificConfig of ffmpeg's `aac` encoder at 48 kHz stereo.
 pub(crate) const AAC_ASC_HEX: &str = "119056e500";
+/// An SEI NAL unit with CEA-608 RU2 on CC1 (made by FFmpeg's libx264 wrapper,
+/// `-a53cc 1`), see `codec::captions`.
+pub(crate) const CC1_SEI_HEX: &str = "060411b5003147413934034200fc9425fd8080ff80";
+/// An SEI NAL unit with CEA-608 RCL on CC3 (field 2), same layout.
+pub(crate) const CC3_SEI_HEX: &str = "060411b5003147413934034200fc8080fd1520ff80";
+/// An SEI NAL unit with one CEA-708 DTVCC packet: a 2-byte block for service 1.
+pub(crate) const SERVICE1_SEI_HEX: &str = "060414b50031474139340343ffff0322fe4142fe0000ff80";
 /// Wall clock of the virtual publisher's first frame.
 pub(crate) const T0_MS: u64 = 1_700_000_000_000;
 
@@ -71,6 +78,8 @@ pub(crate) struct Publisher {
     pub(crate) cto_ms: Vec<i64>,
     pub(crate) video_n: u64,
     pub(crate) audio_n: u64,
+    /// SEI NAL units (hex, no length prefix) put before every video frame's slice.
+    pub(crate) sei: Vec<&'static str>,
 }
 
 impl Publisher {
@@ -85,6 +94,7 @@ impl Publisher {
             cto_ms: vec![67, 0, 33],
             video_n: 0,
             audio_n: 0,
+            sei: Vec::new(),
         }
     }
 
@@ -125,7 +135,7 @@ impl Publisher {
                 dts,
                 pts: dts + cto,
                 keyframe: key,
-                data: nal(key, size),
+                data: with_sei(&self.sei, nal(key, size)),
             }
         } else {
             let ms = self.audio_ms();
@@ -169,6 +179,21 @@ fn nal(key: bool, size: usize) -> Bytes {
     b.put_u32((size - 4) as u32);
     b.put_u8(if key { 0x65 } else { 0x41 });
     b.resize(size, 0x5a);
+    b.freeze()
+}
+
+/// `sei` (hex NAL units), each 4-byte length-prefixed, then `sample`.
+fn with_sei(sei: &[&str], sample: Bytes) -> Bytes {
+    if sei.is_empty() {
+        return sample;
+    }
+    let mut b = BytesMut::new();
+    for h in sei {
+        let nal = hex(h);
+        b.put_u32(nal.len() as u32);
+        b.put_slice(&nal);
+    }
+    b.put_slice(&sample);
     b.freeze()
 }
 
