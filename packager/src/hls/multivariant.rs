@@ -10,14 +10,34 @@
 //! - An audio-only stream lists each audio playlist as a variant of its own.
 //! - Segments start with a key frame in every rendition, hence
 //!   `EXT-X-INDEPENDENT-SEGMENTS` (§4.4.2.1).
+//! - Closed captions found in the video (CEA-608/708 in SEI, see
+//!   [`crate::codec::captions`]) are `EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS` in group
+//!   [`CAPTIONS_GROUP`] (§4.4.6.1), one per service: `INSTREAM-ID` `CC1`..`CC4`, then
+//!   `SERVICE1`..`SERVICE63` (which need `EXT-X-VERSION:7`, §7), `NAME` the same
+//!   string, no `LANGUAGE` (CEA-608 carries none, and ingest does not read the
+//!   ATSC caption_service_descriptor), the first `DEFAULT=YES`, all
+//!   `AUTOSELECT=YES`. Each variant whose video carries captions gets
+//!   `CLOSED-CAPTIONS="cc"`; the group lists the union over variants.
+//! - `CLOSED-CAPTIONS=NONE` is never written. It is a promise that no variant has
+//!   captions, which players keep: Safari/AVPlayer, ExoPlayer (google/ExoPlayer
+//!   #2743) and hls.js since video-dev/hls.js#4913 then hide in-band CEA-608. But
+//!   captions are only found when their first caption command arrives (an encoder
+//!   may send padding for minutes until a captioner starts), and a player reads the
+//!   multivariant playlist once: a `NONE` served before that would hide captions for
+//!   the whole session. Without the attribute, hls.js, Shaka and Safari still look
+//!   for captions in-band.
 
 use std::fmt::Write;
 
+use crate::codec::captions::CaptionServices;
 use crate::live::{LiveStream, Rendition};
 use crate::media::MediaKind;
 
 /// `GROUP-ID` of the audio renditions.
 pub const AUDIO_GROUP: &str = "aud";
+
+/// `GROUP-ID` of the closed-caption renditions.
+pub(crate) const CAPTIONS_GROUP: &str = "cc";
 
 /// `master.m3u8` of `stream`.
 pub fn multivariant_playlist(stream: &LiveStream) -> String {
@@ -32,8 +52,16 @@ pub fn multivariant_playlist(stream: &LiveStream) -> String {
         .filter(|r| r.kind() == MediaKind::Audio)
         .collect();
 
+    let captions = videos
+        .iter()
+        .fold(CaptionServices::NONE, |acc, v| acc.union(v.captions));
+
     let mut out = String::with_capacity(1024);
-    out.push_str("#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    out.push_str("#EXTM3U\n");
+    if captions.cea708_services().next().is_some() {
+        out.push_str("#EXT-X-VERSION:7\n");
+    }
+    out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
 
     if videos.is_empty() {
         for a in &audios {
@@ -65,6 +93,15 @@ pub fn multivariant_playlist(stream: &LiveStream) -> String {
             let _ = write!(out, ",CHANNELS=\"{}\"", info.channels);
         }
         let _ = writeln!(out, ",URI=\"{}/index.m3u8\"", a.name);
+    }
+
+    for (i, id) in instream_ids(captions).enumerate() {
+        let default = if i == 0 { "YES" } else { "NO" };
+        let _ = writeln!(
+            out,
+            "#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID=\"{CAPTIONS_GROUP}\",NAME=\"{id}\",\
+             INSTREAM-ID=\"{id}\",DEFAULT={default},AUTOSELECT=YES"
+        );
     }
 
     let audio_peak = audios.iter().map(|a| a.bandwidth()).max().unwrap_or(0);
@@ -99,9 +136,18 @@ pub fn multivariant_playlist(stream: &LiveStream) -> String {
         if !audios.is_empty() {
             let _ = write!(out, ",AUDIO=\"{AUDIO_GROUP}\"");
         }
+        if !v.captions.is_empty() {
+            let _ = write!(out, ",CLOSED-CAPTIONS=\"{CAPTIONS_GROUP}\"");
+        }
         let _ = writeln!(out, "\n{}/index.m3u8", v.name);
     }
     out
+}
+
+/// `INSTREAM-ID`s of `captions` (rfc8216bis §4.4.6.1): `CC1`..`CC4`, `SERVICE1`..
+fn instream_ids(captions: CaptionServices) -> impl Iterator<Item = String> {
+    let cc = captions.cea608_channels().map(|c| format!("CC{c}"));
+    cc.chain(captions.cea708_services().map(|s| format!("SERVICE{s}")))
 }
 
 /// Quoted-string values may not hold `"`, CR or LF (rfc8216bis §4.2).

@@ -215,6 +215,62 @@ fn multivariant_playlist_describes_variants_and_audio() {
 }
 
 #[test]
+fn cea608_captions_are_a_closed_captions_group() {
+    let mut p = Publisher {
+        sei: vec![CC1_SEI_HEX],
+        ..Publisher::av()
+    };
+    let s = stream_with(&mut p, config(), 5_000);
+    let text = multivariant_playlist(&s);
+    let l = lines(&text);
+    assert_eq!(l[..2], ["#EXTM3U", "#EXT-X-INDEPENDENT-SEGMENTS"]);
+    assert_eq!(
+        l[3],
+        "#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID=\"cc\",NAME=\"CC1\",INSTREAM-ID=\"CC1\",DEFAULT=YES,AUTOSELECT=YES"
+    );
+    assert!(l[2].starts_with("#EXT-X-MEDIA:TYPE=AUDIO,"), "{text}");
+    assert!(
+        l[4].starts_with("#EXT-X-STREAM-INF:")
+            && l[4].ends_with(",AUDIO=\"aud\",CLOSED-CAPTIONS=\"cc\""),
+        "{text}"
+    );
+    assert_eq!(count(&text, "#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS"), 1);
+}
+
+#[test]
+fn cea608_and_708_services_are_listed_in_order_with_one_default() {
+    let mut p = Publisher {
+        sei: vec![SERVICE1_SEI_HEX, CC3_SEI_HEX, CC1_SEI_HEX],
+        ..Publisher::av()
+    };
+    let s = stream_with(&mut p, config(), 5_000);
+    let text = multivariant_playlist(&s);
+    let media: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS"))
+        .collect();
+    assert_eq!(
+        media,
+        [
+            "#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID=\"cc\",NAME=\"CC1\",INSTREAM-ID=\"CC1\",DEFAULT=YES,AUTOSELECT=YES",
+            "#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID=\"cc\",NAME=\"CC3\",INSTREAM-ID=\"CC3\",DEFAULT=NO,AUTOSELECT=YES",
+            "#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID=\"cc\",NAME=\"SERVICE1\",INSTREAM-ID=\"SERVICE1\",DEFAULT=NO,AUTOSELECT=YES",
+        ]
+    );
+    // INSTREAM-ID="SERVICEn" needs protocol version 7 (rfc8216bis §7).
+    assert!(text.starts_with("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n"));
+}
+
+#[test]
+fn without_captions_there_is_no_closed_captions_attribute_not_even_none() {
+    let mut p = Publisher::av();
+    let s = stream_with(&mut p, config(), 5_000);
+    let text = multivariant_playlist(&s);
+    assert!(!text.contains("CLOSED-CAPTIONS"), "{text}");
+    assert!(!text.contains("EXT-X-VERSION"), "{text}");
+}
+
+#[test]
 fn audio_only_multivariant_points_at_the_audio_playlist() {
     let mut p = Publisher {
         video: false,
