@@ -7,9 +7,18 @@
 //! life); `Period@start` is each epoch's arrival offset (see
 //! [`crate::live::Epoch::period_start_us`]); `presentationTimeOffset` is the
 //! epoch's first decode time, the same instant in every Representation.
+//!
+//! Closed captions found in the video (CEA-608/708 in SEI, see
+//! [`crate::codec::captions`]) are `Accessibility` descriptors of the video
+//! AdaptationSet (SCTE 214-1, DASH-IF IOP §6.4.3): `urn:scte:dash:cc:cea-608:2015`
+//! with `CC1=und;CC3=und` and `urn:scte:dash:cc:cea-708:2015` with `1=lang:und`.
+//! The language is `und` (ISO 639-2 "undetermined": CEA-608 carries none) rather
+//! than left out, because players parse `CC1` alone as a language list (Shaka,
+//! video.js) or find no channel in it (ExoPlayer matches `CC([1-4])=.*`).
 
 use std::fmt::Write;
 
+use crate::codec::captions::CaptionServices;
 use crate::live::timeline::{rescale, US};
 use crate::live::wallclock::{iso8601_ms, xs_duration};
 use crate::live::{Epoch, LiveStream, Rendition, Segment};
@@ -22,6 +31,10 @@ pub const PROFILES: &str =
 pub const PLAYBACK_RATE_MIN: &str = "0.96";
 /// `PlaybackRate@max` for live catch-up.
 pub const PLAYBACK_RATE_MAX: &str = "1.04";
+/// `Accessibility@schemeIdUri` of CEA-608 captions in the video (SCTE 214-1).
+const CEA608_SCHEME: &str = "urn:scte:dash:cc:cea-608:2015";
+/// `Accessibility@schemeIdUri` of CEA-708 captions in the video (SCTE 214-1).
+const CEA708_SCHEME: &str = "urn:scte:dash:cc:cea-708:2015";
 
 /// What the MPD needs from the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +123,10 @@ fn period(out: &mut String, stream: &LiveStream, epoch: &Epoch, end_msn: u64) {
             out,
             "    <AdaptationSet id=\"{as_id}\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\">"
         );
+        let captions = videos
+            .iter()
+            .fold(CaptionServices::NONE, |acc, v| acc.union(v.captions));
+        accessibility(out, captions);
         for r in &videos {
             representation(out, r, &in_period(r), epoch);
         }
@@ -139,6 +156,28 @@ fn period(out: &mut String, stream: &LiveStream, epoch: &Epoch, end_msn: u64) {
         out.push_str("    </AdaptationSet>\n");
     }
     out.push_str("  </Period>\n");
+}
+
+/// The caption `Accessibility` descriptors of a video AdaptationSet (they precede
+/// its Representations in the schema's element order).
+fn accessibility(out: &mut String, captions: CaptionServices) {
+    let cc: Vec<String> = captions
+        .cea608_channels()
+        .map(|c| format!("CC{c}=und"))
+        .collect();
+    let services: Vec<String> = captions
+        .cea708_services()
+        .map(|s| format!("{s}=lang:und"))
+        .collect();
+    for (scheme, list) in [(CEA608_SCHEME, cc), (CEA708_SCHEME, services)] {
+        if !list.is_empty() {
+            let _ = writeln!(
+                out,
+                "      <Accessibility schemeIdUri=\"{scheme}\" value=\"{}\"/>",
+                list.join(";")
+            );
+        }
+    }
 }
 
 /// One Representation with its SegmentTemplate and SegmentTimeline.

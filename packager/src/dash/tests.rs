@@ -230,6 +230,52 @@ fn a_reconnect_starts_a_new_period() {
 }
 
 #[test]
+fn captions_are_accessibility_descriptors_of_the_video_adaptation_set() {
+    let mut p = Publisher {
+        sei: vec![CC3_SEI_HEX, CC1_SEI_HEX, SERVICE1_SEI_HEX],
+        ..Publisher::av()
+    };
+    let mut s = stream_with(&mut p, config(), 4_000);
+    s.handle_publisher_gone(T0_MS + 4_000);
+    let mut p2 = Publisher {
+        t0_ms: T0_MS + 6_000,
+        ..Publisher::av()
+    };
+    p2.announce(&mut s);
+    p2.run(&mut s, 3_000);
+    let xml = live_mpd(&s, &options());
+    let doc = Document::parse(&xml).unwrap();
+    let periods: Vec<Node> = children(doc.root_element(), "Period").collect();
+    assert_eq!(periods.len(), 2);
+    for period in periods {
+        let sets: Vec<Node> = children(period, "AdaptationSet").collect();
+        let acc: Vec<(&str, &str)> = children(sets[0], "Accessibility")
+            .map(|a| {
+                (
+                    a.attribute("schemeIdUri").unwrap(),
+                    a.attribute("value").unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            acc,
+            [
+                ("urn:scte:dash:cc:cea-608:2015", "CC1=und;CC3=und"),
+                ("urn:scte:dash:cc:cea-708:2015", "1=lang:und"),
+            ],
+            "the rendition keeps its captions across the reconnect"
+        );
+        // Schema order: Accessibility before Representation.
+        let first = sets[0].children().find(|c| c.is_element()).unwrap();
+        assert!(first.has_tag_name("Accessibility"));
+        assert_eq!(children(sets[1], "Accessibility").count(), 0, "audio");
+    }
+    // No captions, no descriptor.
+    let s = stream_with(&mut Publisher::av(), config(), 4_000);
+    assert!(!live_mpd(&s, &options()).contains("Accessibility"));
+}
+
+#[test]
 fn an_empty_stream_still_renders_a_valid_document() {
     let mut s = LiveStream::new(config());
     s.handle_track(video_track(0), T0_MS);
