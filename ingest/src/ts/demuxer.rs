@@ -39,7 +39,7 @@ pub enum EsCodec {
     H265,
     /// AAC in ADTS.
     Aac,
-    /// Opus (ETSI TS 102 366-style: private PES with registration "Opus").
+    /// Opus (private PES with registration "Opus"; see [`super::opus_descriptor`]).
     Opus,
 }
 
@@ -64,6 +64,9 @@ pub struct EsInfo {
     pub codec: EsCodec,
     /// ISO 639 language from the PMT.
     pub language: Option<String>,
+    /// For Opus, the PMT's Opus audio descriptor body (`channel_config_code` on),
+    /// when present ([`super::psi::PmtStream::opus_audio`]).
+    pub opus_audio: Option<Vec<u8>>,
 }
 
 /// One reassembled PES payload (an access unit or several audio frames).
@@ -364,6 +367,7 @@ impl TsDemuxer {
                     pid: s.pid,
                     codec,
                     language: s.language.clone(),
+                    opus_audio: s.opus_audio.clone().filter(|_| codec == EsCodec::Opus),
                 })
             })
             .take(MAX_STREAMS)

@@ -24,6 +24,10 @@ pub struct PmtStream {
     pub language: Option<String>,
     /// A registration descriptor (0x05) names this format, e.g. `*b"Opus"`.
     pub registration: Option<[u8; 4]>,
+    /// The body of an Opus audio descriptor (DVB extension descriptor 0x7f with
+    /// `descriptor_tag_extension` 0x80), from `channel_config_code` on; read by
+    /// [`super::opus_descriptor`].
+    pub opus_audio: Option<Vec<u8>>,
 }
 
 /// A parsed PMT.
@@ -179,6 +183,7 @@ pub fn parse_pmt(section: &[u8]) -> Result<Pmt, PsiError> {
             stream_type,
             language: None,
             registration: None,
+            opus_audio: None,
         };
         let mut d = descriptors;
         while d.len() >= 2 {
@@ -194,6 +199,11 @@ pub fn parse_pmt(section: &[u8]) -> Result<Pmt, PsiError> {
                 // registration_descriptor (§2.6.8).
                 0x05 if len >= 4 => {
                     stream.registration = Some([value[0], value[1], value[2], value[3]])
+                }
+                // DVB extension_descriptor (ETSI EN 300 468 §6.2.16); tag extension 0x80
+                // is user defined, used by Opus in TS for its opus_audio_descriptor.
+                0x7f if len >= 2 && value[0] == 0x80 => {
+                    stream.opus_audio = Some(value[1..].to_vec())
                 }
                 _ => {}
             }
@@ -250,7 +260,8 @@ mod tests {
             0x0f, 0xe1, 0x01, 0xf0, 0x06, 0x0a, 0x04, b'e', b'n', b'g', 0,
         ]);
         body.extend_from_slice(&[
-            0x06, 0xe1, 0x02, 0xf0, 0x06, 0x05, 0x04, b'O', b'p', b'u', b's',
+            0x06, 0xe1, 0x02, 0xf0, 0x0a, 0x05, 0x04, b'O', b'p', b'u', b's', 0x7f, 0x02, 0x80,
+            0x02,
         ]);
         let pmt = parse_pmt(&section(2, 3, &body)).unwrap();
         assert_eq!(pmt.version, 3);
@@ -258,6 +269,8 @@ mod tests {
         assert_eq!(pmt.streams.len(), 3);
         assert_eq!(pmt.streams[1].language.as_deref(), Some("eng"));
         assert_eq!(pmt.streams[2].registration, Some(*b"Opus"));
+        assert_eq!(pmt.streams[2].opus_audio, Some(vec![0x02]));
+        assert_eq!(pmt.streams[1].opus_audio, None);
     }
 
     #[test]
