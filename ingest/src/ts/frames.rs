@@ -5,12 +5,15 @@
 //! | H.264 (Annex B) | in-band SPS + PPS → `avcC` | the access unit's NAL units, 4-byte length-prefixed; AUDs and parameter sets dropped (they live in `avcC`); SEI kept (captions) |
 //! | H.265 (Annex B) | in-band VPS + SPS + PPS → `hvcC` | likewise |
 //! | AAC (ADTS) | the first ADTS header → AudioSpecificConfig | one raw access unit per ADTS frame, PTS advanced by 1,024 samples per frame |
+//! | Opus (control headers) | the PMT's Opus audio descriptor → channel layout, the first access unit's `start_trim` → pre-skip (else [`DEFAULT_OPUS_PRE_SKIP`]) → `dOps` | one access unit per control header, PTS advanced by each packet's TOC duration |
 //!
-//! Timestamps stay in the TS 90 kHz clock (the track timescale). A track is
+//! Timestamps stay in the TS 90 kHz clock (the track timescale); every Opus frame
+//! size (multiples of 2.5 ms) is a whole number of 90 kHz ticks. A track is
 //! announced again when its parameter sets change. Video is held back until its
 //! first parameter sets arrive; frames before them cannot be decoded.
-//! Opus in TS (ETSI TS 102 366 control headers) is not converted yet: such streams
-//! are counted in [`FrameStats::unsupported`].
+//! An Opus stream whose descriptor names a channel configuration this converter
+//! does not map ([`OpusDescriptorError`]) is counted in [`FrameStats::unsupported`];
+//! `end_trim` is not applied (CMAF fragments have no per-sample trim).
 
 use std::collections::HashMap;
 
@@ -18,10 +21,18 @@ use bytes::{BufMut, Bytes, BytesMut};
 use packager::codec::aac::AacConfig;
 use packager::codec::avc::AvcConfig;
 use packager::codec::hevc::HevcConfig;
+use packager::codec::opus::OpusConfig;
 use packager::media::{CodecConfig, Frame, MediaKind, Track, TrackId};
 
 use super::demuxer::{EsCodec, EsInfo, PesPacket, TsEvent};
+use super::opus_descriptor::{OpusChannelLayout, OpusDescriptorError};
+use super::opus_pes::{access_units, packet_samples, OpusAccessUnit, OPUS_CLOCK_HZ};
 use super::timestamps::CLOCK_HZ;
+
+/// `dOps` pre-skip when the stream does not say (no `start_trim` on the first access
+/// unit seen, e.g. when joining mid-stream): libopus's encoder delay at 48 kHz, 6.5 ms,
+/// what ffmpeg's libopus encoder signals.
+pub const DEFAULT_OPUS_PRE_SKIP: u16 = 312;
 
 /// What the converter produces.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,11 +46,13 @@ pub enum FrameEvent {
 /// Counters for logs and metrics.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct FrameStats {
-    /// PES packets whose content could not be read (bad ADTS, bad parameter sets).
+    /// PES packets whose content could not be read (bad ADTS, bad parameter sets,
+    /// bad Opus control headers or TOC bytes).
     pub malformed: u64,
     /// Video access units dropped before the first parameter sets.
     pub waiting_for_parameter_sets: u64,
-    /// PES packets of streams this converter does not handle (Opus in TS).
+    /// PES packets of streams this converter does not handle (an Opus channel
+    /// configuration it does not map).
     pub unsupported: u64,
 }
 
@@ -57,6 +70,7 @@ struct StreamState {
     id: TrackId,
     video: VideoState,
     audio: Option<(AacConfig, [u8; 2])>,
+    opus: Option<OpusConfig>,
 }
 
 /// The converter; feed it every [`TsEvent`].
@@ -119,12 +133,19 @@ impl TsFrames {
                 EsCodec::Aac | EsCodec::Opus => &mut audio_id,
             };
             let state = match self.streams.remove(&info.pid) {
-                Some(s) if s.info.codec == info.codec && s.id == *id => s,
+                Some(s)
+                    if s.info.codec == info.codec
+                        && s.info.opus_audio == info.opus_audio
+                        && s.id == *id =>
+                {
+                    s
+                }
                 _ => StreamState {
                     info: info.clone(),
                     id: *id,
                     video: VideoState::default(),
                     audio: None,
+                    opus: None,
                 },
             };
             *id += 1;
@@ -145,7 +166,7 @@ impl TsFrames {
         match s.info.codec {
             EsCodec::H264 | EsCodec::H265 => video(s, &pes, pts, dts, &mut self.stats, out),
             EsCodec::Aac => aac(s, &pes, pts, &mut self.stats, out),
-            EsCodec::Opus => self.stats.unsupported += 1,
+            EsCodec::Opus => opus(s, &pes, pts, &mut self.stats, out),
         }
     }
 }
@@ -299,20 +320,91 @@ fn aac(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn annex_b_splits_on_3_and_4_byte_start_codes() {
-        let data = [
-            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5,
-        ];
-        let units = annex_b_units(&data);
-        assert_eq!(
-            units,
-            vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4, 5][..]]
-        );
-        assert!(annex_b_units(&[1, 2, 3]).is_empty());
+fn opus(
+    s: &mut StreamState,
+    pes: &PesPacket,
+    pts: u64,
+    stats: &mut FrameStats,
+    out: &mut Vec<FrameEvent>,
+) {
+    let (units, error) = access_units(&pes.data);
+    if s.opus.is_none() {
+        let layout = match OpusChannelLayout::from_descriptor(s.info.opus_audio.as_deref()) {
+            Ok(l) => l,
+            Err(OpusDescriptorError::UnsupportedChannelConfig(_)) => {
+                stats.unsupported += 1;
+                return;
+            }
+            Err(_) => {
+                stats.malformed += 1;
+                return;
+            }
+        };
+        if units.is_empty() {
+            stats.malformed += 1;
+            return;
+        }
+        let pre_skip = opus_pre_skip(&units).unwrap_or(DEFAULT_OPUS_PRE_SKIP);
+        match OpusConfig::from_channel_layout(
+            layout.channels,
+            pre_skip,
+            layout.mapping_family,
+            &layout.table,
+        ) {
+            Ok(config) => {
+                out.push(FrameEvent::Track(track(
+                    s,
+                    CodecConfig::Opus(config.clone()),
+                )));
+                s.opus = Some(config);
+            }
+            Err(_) => {
+                stats.malformed += 1;
+                return;
+            }
+        }
+    }
+    let mut malformed = error.is_some();
+    let mut samples = 0u64;
+    for unit in units {
+        let Ok(n) = packet_samples(&unit.data) else {
+            // Later units cannot be timed without this one's duration.
+            malformed = true;
+            break;
+        };
+        let t = pts + samples * CLOCK_HZ / u64::from(OPUS_CLOCK_HZ);
+        out.push(FrameEvent::Frame(Frame {
+            kind: MediaKind::Audio,
+            track: s.id,
+            dts: t as i64,
+            pts: t as i64,
+            keyframe: true,
+            data: unit.data,
+        }));
+        samples += u64::from(n);
+    }
+    if malformed {
+        stats.malformed += 1;
     }
 }
+
+/// The `start_trim` of the first access unit, plus those of the units after it
+/// while each trims a whole packet (ffmpeg spreads an encoder delay longer than its
+/// first packet over several); `None` when the first unit has none.
+fn opus_pre_skip(units: &[OpusAccessUnit]) -> Option<u16> {
+    let mut total = units.first()?.start_trim?;
+    for pair in units.windows(2) {
+        let whole = packet_samples(&pair[0].data).ok();
+        match (pair[0].start_trim, pair[1].start_trim) {
+            (Some(t), Some(next)) if Some(u32::from(t)) == whole => {
+                total = total.saturating_add(next)
+            }
+            _ => break,
+        }
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+#[path = "frames_tests.rs"]
+mod tests;
