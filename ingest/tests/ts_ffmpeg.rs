@@ -6,9 +6,11 @@
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use ingest::ts::opus_pes::packet_samples;
 use ingest::ts::{EsCodec, FrameEvent, PesPacket, TsDemuxer, TsEvent, TsFrames, TsStats};
+use packager::codec::opus::OpusConfig;
 use packager::live::{LiveConfig, LiveStream};
-use packager::media::MediaKind;
+use packager::media::{CodecConfig, Frame, MediaKind, Track};
 
 /// ffmpeg writes a TS file with `args` (inputs and codecs) and returns its bytes.
 fn ffmpeg_ts(name: &str, args: &[&str]) -> Vec<u8> {
@@ -238,13 +240,7 @@ fn the_33_bit_clock_wraps_without_a_discontinuity() {
 }
 
 /// TS → demuxer → frames → the live packager; returns the stream and the tracks.
-fn package(
-    ts: &[u8],
-) -> (
-    LiveStream,
-    Vec<packager::media::Track>,
-    ingest::ts::FrameStats,
-) {
+fn package(ts: &[u8]) -> (LiveStream, Vec<Track>, ingest::ts::FrameStats) {
     let mut d = TsDemuxer::new();
     let mut f = TsFrames::new();
     let mut live = LiveStream::new(LiveConfig {
@@ -280,8 +276,9 @@ fn package(
     (live, tracks, f.stats())
 }
 
-/// The rendition's init segment and media segments as one fMP4 file, probed.
-fn ffprobe_rendition(live: &LiveStream, name: &str) -> String {
+/// The rendition's init segment and media segments as one fMP4 file in the temp dir.
+fn rendition_file(live: &LiveStream, name: &str) -> std::path::PathBuf {
+    static RUN: AtomicUsize = AtomicUsize::new(0);
     let r = live
         .rendition(name)
         .unwrap_or_else(|| panic!("rendition {name}"));
@@ -292,16 +289,23 @@ fn ffprobe_rendition(live: &LiveStream, name: &str) -> String {
         }
     }
     let path = std::env::temp_dir().join(format!(
-        "ferrocast-ts-probe-{}-{name}.mp4",
-        std::process::id()
+        "ferrocast-ts-probe-{}-{name}-{}.mp4",
+        std::process::id(),
+        RUN.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::write(&path, &file).unwrap();
+    path
+}
+
+/// The rendition as one fMP4 file, probed.
+fn ffprobe_rendition(live: &LiveStream, name: &str) -> String {
+    let path = rendition_file(live, name);
     let out = Command::new("ffprobe")
         .args([
             "-v",
             "error",
             "-show_entries",
-            "stream=codec_name,width,height,sample_rate,nb_read_frames:stream_tags=language",
+            "stream=codec_name,width,height,sample_rate,channels,nb_read_frames:stream_tags=language",
             "-count_frames",
             "-of",
             "compact=p=0",
@@ -311,6 +315,21 @@ fn ffprobe_rendition(live: &LiveStream, name: &str) -> String {
         .expect("ffprobe on PATH");
     let _ = std::fs::remove_file(&path);
     String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// What `ffmpeg -v error -i rendition.mp4 -f null -` complains about (empty: it
+/// decoded every sample without an error).
+fn ffmpeg_decode_errors(live: &LiveStream, name: &str) -> String {
+    let path = rendition_file(live, name);
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
+        .arg(&path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg on PATH");
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success(), "ffmpeg failed on {name}");
+    String::from_utf8_lossy(&out.stderr).to_string()
 }
 
 #[test]
@@ -381,5 +400,246 @@ fn hevc_ts_to_cmaf_reads_back_in_ffprobe() {
     assert!(
         probe.contains("codec_name=hevc") && probe.contains("width=320"),
         "{probe}"
+    );
+}
+
+/// TS → demuxer → frames only: the tracks, the frames and the counters.
+fn ts_frames(ts: &[u8]) -> (Vec<Track>, Vec<Frame>, ingest::ts::FrameStats) {
+    let mut d = TsDemuxer::new();
+    let mut f = TsFrames::new();
+    let (mut tracks, mut frames, mut out) = (Vec::new(), Vec::new(), Vec::new());
+    for chunk in ts.chunks(1316) {
+        d.handle_input(chunk);
+        while let Some(e) = d.poll_event() {
+            f.handle(e, &mut out);
+        }
+    }
+    d.finish();
+    while let Some(e) = d.poll_event() {
+        f.handle(e, &mut out);
+    }
+    for e in out {
+        match e {
+            FrameEvent::Track(t) => tracks.push(t),
+            FrameEvent::Frame(fr) => frames.push(fr),
+        }
+    }
+    (tracks, frames, f.stats())
+}
+
+/// `seconds` of a 48 kHz tone as `channels`-channel Opus (libopus, 96 kb/s per
+/// stereo pair); `video` adds 320x180 H.264.
+fn opus_ts(name: &str, channels: u8, seconds: u32, video: bool) -> Vec<u8> {
+    let (t, ac) = (seconds.to_string(), channels.to_string());
+    let bitrate = format!("{}k", 96 * u32::from(channels.div_ceil(2)));
+    let mut a: Vec<&str> = Vec::new();
+    if video {
+        a.extend(VIDEO_3S);
+    }
+    a.extend([
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        &t,
+    ]);
+    if video {
+        a.extend(["-map", "0:v", "-map", "1:a"]);
+        a.extend(["-c:v", "libx264", "-preset", "ultrafast", "-g", "30"]);
+    }
+    a.extend(["-c:a", "libopus", "-b:a", &bitrate, "-ac", &ac]);
+    if channels > 2 {
+        a.extend(["-mapping_family", "1"]);
+    }
+    ffmpeg_ts(name, &a)
+}
+
+/// The Opus track of `tracks` with `id`, its config.
+fn opus_config(tracks: &[Track], id: u32) -> &OpusConfig {
+    tracks
+        .iter()
+        .find_map(|t| match &t.codec {
+            CodecConfig::Opus(c) if t.id == id => Some(c),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("Opus track {id} in {tracks:?}"))
+}
+
+/// The frames of audio track `id` cover `seconds` (after the pre-skip) to within one
+/// 20 ms packet, and each starts where the previous one ended (90 kHz).
+fn check_opus_timing(frames: &[Frame], id: u32, pre_skip: u16, seconds: u32) {
+    let audio: Vec<&Frame> = frames
+        .iter()
+        .filter(|f| f.kind == MediaKind::Audio && f.track == id)
+        .collect();
+    let samples: Vec<u32> = audio
+        .iter()
+        .map(|f| packet_samples(&f.data).expect("a valid TOC"))
+        .collect();
+    let total = i64::from(samples.iter().sum::<u32>()) - i64::from(pre_skip);
+    let expected = i64::from(seconds) * 48_000;
+    assert!(
+        (total - expected).abs() <= 960,
+        "{} frames, {total} samples after pre-skip, expected {expected} ± 960",
+        audio.len()
+    );
+    for (w, n) in audio.windows(2).zip(&samples) {
+        assert_eq!(
+            w[1].pts - w[0].pts,
+            i64::from(*n) * 90_000 / 48_000,
+            "gapless"
+        );
+    }
+}
+
+/// The audio rendition `name` reads back in ffprobe as 48 kHz Opus with `channels`
+/// and decodes without an error.
+fn check_opus_rendition(live: &LiveStream, name: &str, channels: u8) -> String {
+    let probe = ffprobe_rendition(live, name);
+    assert!(
+        probe.contains("codec_name=opus")
+            && probe.contains("sample_rate=48000")
+            && probe.contains(&format!("channels={channels}|")),
+        "{probe}"
+    );
+    let frames: u32 = probe
+        .split("nb_read_frames=")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert!(frames >= 25, "decodable packets: {frames} ({probe})");
+    let errors = ffmpeg_decode_errors(live, name);
+    assert!(errors.is_empty(), "ffmpeg decoding {name}: {errors}");
+    probe
+}
+
+#[test]
+fn opus_stereo_with_h264_to_cmaf() {
+    let ts = opus_ts("opus-stereo", 2, 3, true);
+    let (streams, _, _) = demux(&ts, 1316);
+    assert_eq!(
+        streams[0].iter().map(|e| e.codec).collect::<Vec<_>>(),
+        [EsCodec::H264, EsCodec::Opus]
+    );
+    assert_eq!(streams[0][1].opus_audio.as_deref(), Some(&[0x02][..]));
+    let (tracks, frames, stats) = ts_frames(&ts);
+    assert_eq!((stats.malformed, stats.unsupported), (0, 0));
+    let c = opus_config(&tracks, 0);
+    assert_eq!((c.channels, c.mapping_family), (2, 0));
+    assert_eq!(c.pre_skip, 312, "the first access unit's start_trim");
+    check_opus_timing(&frames, 0, c.pre_skip, 3);
+
+    let (live, _, _) = package(&ts);
+    check_opus_rendition(&live, "audio0", 2);
+    let probe = ffprobe_rendition(&live, "video0");
+    assert!(probe.contains("codec_name=h264"), "{probe}");
+}
+
+#[test]
+fn opus_mono_and_5_1_to_cmaf() {
+    for (channels, family) in [(1, 0), (6, 1)] {
+        let ts = opus_ts(&format!("opus-{channels}ch"), channels, 2, false);
+        let (tracks, frames, stats) = ts_frames(&ts);
+        assert_eq!((stats.malformed, stats.unsupported), (0, 0));
+        let c = opus_config(&tracks, 0);
+        assert_eq!((c.channels, c.mapping_family), (channels, family));
+        check_opus_timing(&frames, 0, c.pre_skip, 2);
+        let (live, _, _) = package(&ts);
+        check_opus_rendition(&live, "audio0", channels);
+    }
+}
+
+#[test]
+fn two_opus_languages_are_two_audio_tracks() {
+    let ts = ffmpeg_ts(
+        "opus-languages",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=660:sample_rate=48000",
+            "-t",
+            "2",
+            "-map",
+            "0:a",
+            "-map",
+            "1:a",
+            "-t",
+            "2",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "96k",
+            "-ac",
+            "2",
+            "-metadata:s:a:0",
+            "language=eng",
+            "-metadata:s:a:1",
+            "language=fra",
+        ],
+    );
+    let (tracks, frames, stats) = ts_frames(&ts);
+    assert_eq!((stats.malformed, stats.unsupported), (0, 0));
+    assert_eq!(
+        tracks
+            .iter()
+            .map(|t| (t.id, t.language.as_deref()))
+            .collect::<Vec<_>>(),
+        [(0, Some("eng")), (1, Some("fra"))]
+    );
+    for id in [0, 1] {
+        check_opus_timing(&frames, id, opus_config(&tracks, id).pre_skip, 2);
+    }
+    let (live, _, _) = package(&ts);
+    assert!(check_opus_rendition(&live, "audio0", 2).contains("language=eng"));
+    assert!(check_opus_rendition(&live, "audio1", 2).contains("language=fra"));
+}
+
+#[test]
+fn damaged_opus_is_counted_and_the_stream_goes_on() {
+    let ts = opus_ts("opus-damage", 2, 2, false);
+    let (_, clean, _) = ts_frames(&ts);
+    // Drop the second packet of a PES in the middle (its access units are cut), then
+    // scribble over payload bytes further on.
+    let (streams, _, _) = demux(&ts, 1316);
+    let pid = streams[0][0].pid;
+    let packets: Vec<&[u8]> = ts.chunks(188).collect();
+    let starts: Vec<usize> = (0..packets.len())
+        .filter(|&i| {
+            let p = packets[i];
+            p[1] & 0x40 != 0 && u16::from_be_bytes([p[1] & 0x1f, p[2]]) == pid
+        })
+        .collect();
+    let cut = starts[starts.len() / 2] + 1;
+    let mut damaged: Vec<u8> = packets
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != cut)
+        .flat_map(|(_, p)| p.iter().copied())
+        .collect();
+    let mut seed = 7u32;
+    for at in ((cut + 20) * 188..damaged.len()).step_by(997) {
+        if at % 188 > 4 {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            damaged[at] = (seed >> 24) as u8;
+        }
+    }
+    let (tracks, frames, stats) = ts_frames(&damaged);
+    assert_eq!(tracks.len(), 1);
+    assert!(
+        stats.malformed >= 1,
+        "the cut access unit is counted: {stats:?}"
+    );
+    assert!(
+        frames.len() + 20 >= clean.len(),
+        "the stream goes on: {} of {} frames",
+        frames.len(),
+        clean.len()
     );
 }
