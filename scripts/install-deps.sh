@@ -39,7 +39,8 @@ RUN_PKGS=(pkg-config gcc libc6-dev ca-certificates)
 # postgresql (15 on Debian 12) for the control-plane tests, which run their own
 # throwaway cluster on loopback via scripts/test-postgres.sh. The package may
 # create and start a system cluster "15/main" on port 5432; nothing uses it.
-TEST_PKGS=(ffmpeg chromium fonts-liberation curl postgresql)
+# srt-tools gives srt-live-transmit, the second libsrt sender of the SRT tests.
+TEST_PKGS=(ffmpeg chromium fonts-liberation curl postgresql srt-tools)
 
 # ---------------------------------------------------------------------------
 

@@ -78,9 +78,28 @@ pub trait PublishHandler: Send + Sync + 'static {
     /// Authorise `request` and, if accepted, return the sink for its media.
     fn publish(&self, request: PublishRequest) -> PublishFuture;
 
+    /// Checks `request` (application, stream key, rate limit) without going live.
+    /// Listeners whose handshake finishes after the key is known (SRT: the
+    /// passphrase is verified only when the handshake completes) call this first,
+    /// so that a caller with a valid key but a wrong passphrase never marks the
+    /// channel live. [`PublishHandler::publish`] checks again.
+    fn check(&self, request: &PublishRequest) -> CheckFuture {
+        let _ = request;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
     /// A connection on `protocol`'s listener failed before any publish request
     /// (e.g. a TLS handshake with garbage); for metrics.
     fn handshake_failed(&self, protocol: &'static str) {
         let _ = protocol;
     }
+
+    /// A publisher on `protocol` sent `count` more units of damaged input of
+    /// `kind` (e.g. `continuity_error`); the connection goes on. For metrics.
+    fn input_errors(&self, protocol: &'static str, kind: &'static str, count: u64) {
+        let _ = (protocol, kind, count);
+    }
 }
+
+/// Future returned by [`PublishHandler::check`].
+pub type CheckFuture = Pin<Box<dyn Future<Output = Result<(), PublishRejection>> + Send>>;

@@ -24,6 +24,10 @@ pub struct OriginMetrics {
     /// `ferrocast_ingest_handshake_failures_total{protocol}`: connections dropped
     /// before any publish request (a failed RTMPS TLS handshake, garbage).
     pub handshake_failures: IntCounterVec,
+    /// `ferrocast_ingest_input_errors_total{protocol,kind}`: damaged input a live
+    /// publisher sent and the connection survived (TS continuity errors, sync
+    /// losses, PMT changes, malformed frames, …).
+    pub input_errors: IntCounterVec,
 }
 
 impl OriginMetrics {
@@ -73,6 +77,13 @@ impl OriginMetrics {
                 ),
                 &["protocol"],
             )?,
+            input_errors: IntCounterVec::new(
+                Opts::new(
+                    "ferrocast_ingest_input_errors_total",
+                    "Damaged input from live publishers, skipped or repaired",
+                ),
+                &["protocol", "kind"],
+            )?,
             blocking_waiting: IntGauge::new(
                 "ferrocast_blocking_requests_waiting",
                 "LL-HLS blocking playlist and part requests currently held",
@@ -86,6 +97,7 @@ impl OriginMetrics {
         registry.register(Box::new(m.publish_rejected.clone()))?;
         registry.register(Box::new(m.blocking_waiting.clone()))?;
         registry.register(Box::new(m.handshake_failures.clone()))?;
+        registry.register(Box::new(m.input_errors.clone()))?;
         Ok(m)
     }
 }

@@ -5,13 +5,15 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use ingest::publish::{MediaSink, PublishFuture, PublishHandler, PublishRejection, PublishRequest};
+use ingest::publish::{
+    CheckFuture, MediaSink, PublishFuture, PublishHandler, PublishRejection, PublishRequest,
+};
 use packager::media::{Frame, MediaKind, Track};
 use prometheus::IntCounter;
 
 use tokio::runtime::Handle;
 
-use crate::catalog::{Catalog, Playback};
+use crate::catalog::{Catalog, ChannelRecord, Playback};
 use crate::channels::{Channel, Channels, PublisherState};
 use crate::clock::now_ms;
 use crate::key_failures::KeyFailures;
@@ -57,14 +59,13 @@ impl OriginPublishHandler {
     }
 }
 
-/// Decides one publish request: application, key, and whether the channel is free.
-async fn decide(
+/// Checks application, rate limit and key; returns the channel the key opens.
+async fn authorize(
     request: &PublishRequest,
-    channels: &Channels,
     catalog: Catalog,
     runtime: &Handle,
     key_failures: &Mutex<KeyFailures>,
-) -> Result<(Arc<Channel>, u64, bool), PublishRejection> {
+) -> Result<ChannelRecord, PublishRejection> {
     if request.app != LIVE_APP {
         return Err(PublishRejection::UnknownApp(request.app.clone()));
     }
@@ -91,6 +92,18 @@ async fn decide(
         }
     };
     failures().succeeded(addr);
+    Ok(record)
+}
+
+/// Decides one publish request: [`authorize`], then whether the channel is free.
+async fn decide(
+    request: &PublishRequest,
+    channels: &Channels,
+    catalog: Catalog,
+    runtime: &Handle,
+    key_failures: &Mutex<KeyFailures>,
+) -> Result<(Arc<Channel>, u64, bool), PublishRejection> {
+    let record = authorize(request, catalog, runtime, key_failures).await?;
     let channel = channels.ensure(&record.name);
     channel.set_token_required(record.playback == Playback::Token);
     // A publisher coming back within the grace period continues the same stream.
@@ -101,12 +114,49 @@ async fn decide(
     Ok((channel, session, fresh))
 }
 
+/// Counts a refused publish attempt and logs it.
+fn rejected(metrics: &OriginMetrics, request: &PublishRequest, rejection: &PublishRejection) {
+    let reason = match rejection {
+        PublishRejection::UnknownKey => "unknown_key",
+        PublishRejection::UnknownApp(_) => "unknown_app",
+        PublishRejection::AlreadyPublishing(_) => "already_publishing",
+        PublishRejection::Unavailable => "unavailable",
+        PublishRejection::TooManyFailures => "too_many_failures",
+    };
+    metrics.publish_rejected.with_label_values(&[reason]).inc();
+    tracing::warn!(peer = %request.peer, app = %request.app, "publish rejected: {rejection}");
+}
+
 impl PublishHandler for OriginPublishHandler {
+    fn check(&self, request: &PublishRequest) -> CheckFuture {
+        let request = request.clone();
+        let catalog = self.catalog.clone();
+        let runtime = self.runtime.clone();
+        let metrics = self.metrics.clone();
+        let key_failures = self.key_failures.clone();
+        Box::pin(async move {
+            match authorize(&request, catalog, &runtime, &key_failures).await {
+                Ok(_) => Ok(()),
+                Err(rejection) => {
+                    rejected(&metrics, &request, &rejection);
+                    Err(rejection)
+                }
+            }
+        })
+    }
+
     fn handshake_failed(&self, protocol: &'static str) {
         self.metrics
             .handshake_failures
             .with_label_values(&[protocol])
             .inc();
+    }
+
+    fn input_errors(&self, protocol: &'static str, kind: &'static str, count: u64) {
+        self.metrics
+            .input_errors
+            .with_label_values(&[protocol, kind])
+            .inc_by(count);
     }
 
     fn publish(&self, request: PublishRequest) -> PublishFuture {
@@ -141,15 +191,7 @@ impl PublishHandler for OriginPublishHandler {
                     }) as Box<dyn MediaSink>)
                 }
                 Err(rejection) => {
-                    let reason = match &rejection {
-                        PublishRejection::UnknownKey => "unknown_key",
-                        PublishRejection::UnknownApp(_) => "unknown_app",
-                        PublishRejection::AlreadyPublishing(_) => "already_publishing",
-                        PublishRejection::Unavailable => "unavailable",
-                        PublishRejection::TooManyFailures => "too_many_failures",
-                    };
-                    metrics.publish_rejected.with_label_values(&[reason]).inc();
-                    tracing::warn!(peer = %request.peer, app = %request.app, "publish rejected: {rejection}");
+                    rejected(&metrics, &request, &rejection);
                     Err(rejection)
                 }
             }

@@ -14,6 +14,7 @@
 //! - [`monitor`]: a background poller that detects gaps in a live stream;
 //! - [`ffprobe`]: ffprobe's view of packaged media;
 //! - [`rtmp_raw`]: hand-made RTMP bytes for hostile-input tests;
+//! - [`srt`]: ffmpeg pushing MPEG-TS over SRT, and polling a channel's progress;
 //! - [`fixture`]: the usual origin + ffmpeg set-up;
 //! - [`checks`]: several named checks against one set-up, and polling;
 //! - [`tools`]: finding external tools, skipping loudly when one is missing.
@@ -34,4 +35,5 @@ pub mod origin;
 pub mod process;
 pub mod publisher;
 pub mod rtmp_raw;
+pub mod srt;
 pub mod tools;

@@ -11,122 +11,11 @@
 //!   and a wrong passphrase or an unencrypted caller is refused.
 
 use std::net::UdpSocket;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{ensure, Result};
-use tests::http;
 use tests::origin::{unique_key, Origin, OriginConfig};
-use tests::process::Supervised;
-
-/// ffmpeg pushing a test pattern as MPEG-TS to `url` (libsrt).
-fn push(origin: &Origin, url: &str, hevc: bool, name: &str) -> Result<Supervised> {
-    let mut args: Vec<String> = [
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-nostdin",
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=640x360:rate=30",
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let video: &[&str] = if hevc {
-        &[
-            "-c:v",
-            "libx265",
-            "-preset",
-            "ultrafast",
-            "-x265-params",
-            "log-level=error:keyint=30",
-        ]
-    } else {
-        &[
-            "-c:v", "libx264", "-preset", "veryfast", "-g", "30", "-bf", "0",
-        ]
-    };
-    args.extend(video.iter().map(|s| s.to_string()));
-    args.extend(
-        ["-c:a", "aac", "-f", "mpegts", url]
-            .iter()
-            .map(|s| s.to_string()),
-    );
-    Supervised::spawn(
-        name,
-        std::path::Path::new("ffmpeg"),
-        &args,
-        &[],
-        &origin.dir().join(format!("{name}.out")),
-        &origin.dir().join(format!("{name}.err")),
-    )
-}
-
-fn segments(origin: &Origin, channel: &str) -> usize {
-    let Ok(r) = http::get(&origin.live_url(channel, "video0/index.m3u8")) else {
-        return 0;
-    };
-    if r.status != 200 {
-        return 0;
-    }
-    let text = r.text();
-    text.lines().filter(|l| l.starts_with("#EXTINF")).count()
-        + text
-            .lines()
-            .find_map(|l| l.strip_prefix("#EXT-X-MEDIA-SEQUENCE:"))
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(0)
-}
-
-fn wait(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Result<()> {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        ensure!(Instant::now() < deadline, "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    Ok(())
-}
-
-fn codecs(url: &str) -> String {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_name",
-            "-of",
-            "csv=p=0",
-            url,
-        ])
-        .output();
-    out.map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-        .unwrap_or_default()
-}
-
-fn metric(origin: &Origin, prefix: &str) -> f64 {
-    http::get(&origin.url("/metrics"))
-        .map(|r| r.text())
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0.0)
-}
-
-fn srt_url(origin: &Origin, stream_id: &str, extra: &str) -> String {
-    format!(
-        "srt://{}?streamid={stream_id}&pkt_size=1316&latency=200000{extra}",
-        origin.srt
-    )
-}
+use tests::srt::{metric, probe_codecs as codecs, push, segments, srt_url, wait, Video};
 
 #[test]
 fn srt_publishers_plain_access_control_and_bad_input() {
@@ -142,13 +31,13 @@ fn run_plain() -> Result<()> {
     let _a = push(
         &origin,
         &srt_url(&origin, &format!("publish/live/{k1}"), ""),
-        false,
+        Video::H264,
         "srt-h264",
     )?;
     let _b = push(
         &origin,
         &srt_url(&origin, &format!("#!::r=live/{k2},m=publish"), ""),
-        true,
+        Video::Hevc,
         "srt-hevc",
     )?;
     wait("srt1 segments", Duration::from_secs(40), || {
@@ -182,14 +71,18 @@ fn run_plain() -> Result<()> {
         }
         let _ = udp.send_to(&d, origin.srt);
     }
-    let refused_before = metric(
-        &origin,
-        "ferrocast_publish_rejected_total{reason=\"unknown_key\"}",
-    );
+    let refused = || {
+        metric(
+            &origin,
+            "ferrocast_publish_rejected_total",
+            &[("reason", "unknown_key")],
+        )
+    };
+    let refused_before = refused();
     let mut bad = push(
         &origin,
         &srt_url(&origin, "publish/live/no-such-key-12345", ""),
-        false,
+        Video::H264,
         "srt-bad",
     )?;
     wait(
@@ -197,13 +90,7 @@ fn run_plain() -> Result<()> {
         Duration::from_secs(20),
         || matches!(bad.try_wait(), Ok(Some(_))),
     )?;
-    ensure!(
-        metric(
-            &origin,
-            "ferrocast_publish_rejected_total{reason=\"unknown_key\"}"
-        ) > refused_before,
-        "the refusal is counted"
-    );
+    ensure!(refused() > refused_before, "the refusal is counted");
     wait("srt1 to keep advancing", Duration::from_secs(20), || {
         segments(&origin, "srt1") >= before + 2
     })?;
@@ -242,7 +129,7 @@ fn run_passphrase() -> Result<()> {
             &sid,
             "&passphrase=correct-horse-battery&pbkeylen=32",
         ),
-        false,
+        Video::H264,
         "srt-aes256",
     )?;
     wait("encrypted segments", Duration::from_secs(40), || {
@@ -253,10 +140,15 @@ fn run_passphrase() -> Result<()> {
     let mut wrong = push(
         &origin,
         &srt_url(&origin, &sid2, "&passphrase=not-the-passphrase&pbkeylen=16"),
-        false,
+        Video::H264,
         "srt-wrong",
     )?;
-    let mut plain = push(&origin, &srt_url(&origin, &sid2, ""), false, "srt-plain")?;
+    let mut plain = push(
+        &origin,
+        &srt_url(&origin, &sid2, ""),
+        Video::H264,
+        "srt-plain",
+    )?;
     wait(
         "the wrong passphrase to be refused",
         Duration::from_secs(30),
@@ -271,6 +163,20 @@ fn run_passphrase() -> Result<()> {
         segments(&origin, "enc2") == 0,
         "nothing published by refused callers"
     );
+    // The key was right, so it passed the check; but the channel goes live only
+    // after the handshake, which the wrong passphrase failed.
+    ensure!(
+        metric(&origin, "ferrocast_channel_live", &[("channel", "enc2")]) == 0.0,
+        "a refused caller never makes its channel live"
+    );
+    ensure!(
+        metric(
+            &origin,
+            "ferrocast_ingest_handshake_failures_total",
+            &[("protocol", "srt")]
+        ) >= 2.0,
+        "both refusals are counted"
+    );
     ensure!(
         origin.log().contains("srt: refusing"),
         "a log line for the refusals"
@@ -282,7 +188,7 @@ fn run_passphrase() -> Result<()> {
             &sid2,
             "&passphrase=correct-horse-battery&pbkeylen=16",
         ),
-        false,
+        Video::H264,
         "srt-aes128",
     )?;
     wait("AES-128 segments", Duration::from_secs(40), || {

@@ -179,12 +179,20 @@ pub async fn shutdown_signal() {
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`): the binaries' setup.
+///
+/// srt-protocol (0.4) logs a WARN line for every packet that arrives after its
+/// socket closed (hundreds per disconnecting publisher), so it is held to `error`
+/// unless `RUST_LOG` names it. The origin logs each SRT connection's end itself.
 pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let names_srt = std::env::var("RUST_LOG").is_ok_and(|v| v.contains("srt_protocol"));
+    let filter = match "srt_protocol=error".parse() {
+        Ok(directive) if !names_srt => filter.add_directive(directive),
+        _ => filter,
+    };
     tracing_subscriber::fmt()
         .with_writer(io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(filter)
         .init();
 }

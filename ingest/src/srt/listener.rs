@@ -8,19 +8,22 @@
 //!    srt-protocol 0.4.4, which panics (taking the whole listener down) when an
 //!    encrypting caller meets a listener without key settings, or on a key-size
 //!    mismatch — so the caller's key size is always the one accepted;
-//! 3. the [`PublishHandler`] authorises the key (the catalog, as for RTMP);
-//! 4. the handshake completes (a wrong passphrase fails here), and each SRT message
-//!    (usually 7 TS packets) goes through [`TsDemuxer`] and [`TsFrames`] into the
-//!    sink.
+//! 3. [`PublishHandler::check`] authorises the key (the catalog, as for RTMP)
+//!    without going live;
+//! 4. the handshake completes (a wrong passphrase fails here), and only then
+//!    [`PublishHandler::publish`] makes the channel live;
+//! 5. each SRT message (usually 7 TS packets) goes through [`TsDemuxer`] and
+//!    [`TsFrames`] into the sink; damaged input is counted and logged by
+//!    [`InputErrorReport`] and the connection goes on.
 //!
 //! A refusal is logged without the key and reported to
 //! [`PublishHandler::handshake_failed`] (`protocol = "srt"`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use srt_protocol::settings::KeySettings;
 use srt_tokio::access::{RejectReason, ServerRejectReason};
 use srt_tokio::options::{KeySize, PacketSize, Passphrase};
@@ -28,6 +31,7 @@ use srt_tokio::{ConnectionRequest, SrtListener};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use super::input_errors::InputErrorReport;
 use super::stream_id::publish_key;
 use crate::publish::{MediaSink, PublishHandler, PublishRequest};
 use crate::ts::{FrameEvent, TsDemuxer, TsFrames};
@@ -184,22 +188,31 @@ async fn connection(
         stream_key: key,
         peer,
     };
-    let mut sink = match handler.publish(publish).await {
-        Ok(sink) => sink,
-        Err(rejection) => {
-            warn!(%peer, "srt: publish rejected: {rejection}");
-            let _ = request
-                .reject(RejectReason::Server(ServerRejectReason::Forbidden))
-                .await;
-            return;
-        }
-    };
+    // The key is checked before the handshake completes (so an unknown key gets an
+    // SRT rejection the caller can show), but the channel goes live only after it
+    // completes: a wrong passphrase must not start a stream (or its webhooks).
+    if let Err(rejection) = handler.check(&publish).await {
+        warn!(%peer, "srt: publish rejected: {rejection}");
+        let _ = request
+            .reject(RejectReason::Server(ServerRejectReason::Forbidden))
+            .await;
+        return;
+    }
     let mut socket = match request.accept(key_settings).await {
         Ok(socket) => socket,
         Err(e) => {
-            warn!(%peer, channel = sink.channel(), "srt: handshake with {peer} failed (wrong passphrase?): {e}");
+            warn!(%peer, "srt: handshake with {peer} failed (wrong passphrase?): {e}");
             handler.handshake_failed("srt");
-            sink.end();
+            return;
+        }
+    };
+    let mut sink = match handler.publish(publish).await {
+        Ok(sink) => sink,
+        Err(rejection) => {
+            // Lost a race (another publisher took the channel since the check):
+            // the handshake is done, so closing is the only answer left.
+            warn!(%peer, "srt: publish rejected after the handshake: {rejection}");
+            let _ = socket.close().await;
             return;
         }
     };
@@ -208,6 +221,7 @@ async fn connection(
     let mut frames = TsFrames::new();
     let mut out = Vec::new();
     let mut bytes_in = 0u64;
+    let mut errors = InputErrorReport::default();
     let reason = loop {
         tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => break "server shutting down".to_owned(),
@@ -219,6 +233,7 @@ async fn connection(
                         frames.handle(event, &mut out);
                     }
                     deliver(&mut *sink, &mut out);
+                    errors.update(&demuxer.stats(), &frames.stats(), &*handler, peer, sink.channel(), Instant::now());
                     if sink.kicked() {
                         break "publisher kicked by an operator".to_owned();
                     }
@@ -234,6 +249,7 @@ async fn connection(
     }
     deliver(&mut *sink, &mut out);
     let (ts, fr) = (demuxer.stats(), frames.stats());
+    errors.update(&ts, &fr, &*handler, peer, sink.channel(), Instant::now());
     info!(
         %peer,
         channel = sink.channel(),

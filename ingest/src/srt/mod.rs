@@ -2,8 +2,10 @@
 //! docs/decisions.md).
 //!
 //! - [`stream_id`]: the key from `publish/live/{key}` or `#!::r=live/{key},m=publish`;
-//! - [`listener`]: the UDP listener, authorisation and the TS → frames pipeline.
+//! - [`listener`]: the UDP listener, authorisation and the TS → frames pipeline;
+//! - [`input_errors`]: damaged TS counted, logged (rate-limited) and survived.
 
+pub mod input_errors;
 pub mod listener;
 pub mod stream_id;
 
