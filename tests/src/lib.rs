@@ -23,6 +23,7 @@
 //! missing), `FERROCAST_TEST_SHOW_LOG=1` (print the origin's log tail even when a
 //! test passes).
 
+pub mod captions_fixture;
 pub mod checks;
 pub mod edge;
 pub mod ffprobe;
