@@ -18,14 +18,16 @@
 //!   ATSC caption_service_descriptor), the first `DEFAULT=YES`, all
 //!   `AUTOSELECT=YES`. Each variant whose video carries captions gets
 //!   `CLOSED-CAPTIONS="cc"`; the group lists the union over variants.
-//! - `CLOSED-CAPTIONS=NONE` is never written. It is a promise that no variant has
-//!   captions, which players keep: Safari/AVPlayer, ExoPlayer (google/ExoPlayer
-//!   #2743) and hls.js since video-dev/hls.js#4913 then hide in-band CEA-608. But
-//!   captions are only found when their first caption command arrives (an encoder
-//!   may send padding for minutes until a captioner starts), and a player reads the
-//!   multivariant playlist once: a `NONE` served before that would hide captions for
-//!   the whole session. Without the attribute, hls.js, Shaka and Safari still look
-//!   for captions in-band.
+//! - `CLOSED-CAPTIONS=NONE` is never written. It promises that no variant has
+//!   captions, and players keep the promise: iOS Safari and ExoPlayer
+//!   (google/ExoPlayer#2743) then hide in-band CEA-608, and hls.js confirmed not
+//!   doing so as a bug (video-dev/hls.js#4913). But captions are only found when
+//!   their first caption command arrives (an encoder may send padding for minutes
+//!   until a captioner starts), and a player reads the multivariant playlist once:
+//!   a `NONE` served before that would hide the captions for the whole session.
+//!   Without the attribute, hls.js and Shaka (shaka-project/shaka-player#5916)
+//!   still find captions in-band; ExoPlayer needs the declaration either way
+//!   (androidx/media#1446), which it gets once the captions were seen.
 
 use std::fmt::Write;
 
