@@ -43,7 +43,8 @@ trap cleanup EXIT INT TERM
 
 # shellcheck source=bench/lib/ports.sh
 source "$ROOT/bench/lib/ports.sh"
-field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+# shellcheck source=bench/lib/stats.sh
+source "$ROOT/bench/lib/stats.sh"
 
 echo "== build (release)" >&2
 CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --release -q -p bench $( [[ -z ${SKIP_FERROCAST:-} ]] && echo "-p origin" ) --manifest-path "$ROOT/Cargo.toml"
@@ -142,8 +143,6 @@ for round in $(seq "$ROUNDS"); do
   [[ -n ${SKIP_FERROCAST:-} ]] || run_ferrocast
 done
 
-median() { tr ' ' '\n' | awk NF | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-values() { local k=$1; shift; for r in "$@"; do field "$k" "$r"; done | tr '\n' ' '; }
 if (( ${#NGINX_RESULTS[@]} && ${#FERRO_RESULTS[@]} )); then
   f=$(values streams_per_core "${FERRO_RESULTS[@]}" | median); n=$(values streams_per_core "${NGINX_RESULTS[@]}" | median)
   fc=$(values cpu_pct_per_stream "${FERRO_RESULTS[@]}" | median); nc=$(values cpu_pct_per_stream "${NGINX_RESULTS[@]}" | median)
