@@ -17,11 +17,13 @@
 //! - [`hls`]: LL-HLS multivariant and media playlists (draft-pantos-hls-rfc8216bis),
 //!   blocking-reload decisions.
 //! - [`dash`]: low-latency DASH MPD (ISO/IEC 23009-1, DASH-IF IOP LL).
+//! - [`language`]: source language codes (ISO 639-2) as manifest tags (BCP 47).
 #![forbid(unsafe_code)]
 
 pub mod codec;
 pub mod dash;
 pub mod fmp4;
 pub mod hls;
+pub mod language;
 pub mod live;
 pub mod media;

@@ -19,6 +19,7 @@
 use std::fmt::Write;
 
 use crate::codec::captions::CaptionServices;
+use crate::language;
 use crate::live::timeline::{rescale, US};
 use crate::live::wallclock::{iso8601_ms, xs_duration};
 use crate::live::{Epoch, LiveStream, Rendition, Segment};
@@ -146,7 +147,7 @@ fn period(out: &mut String, stream: &LiveStream, epoch: &Epoch, end_msn: u64) {
             .track
             .language
             .as_deref()
-            .map(|l| format!(" lang=\"{}\"", xml_escape(l)))
+            .map(|l| format!(" lang=\"{}\"", xml_escape(&language::bcp47(l))))
             .unwrap_or_default();
         let _ = writeln!(
             out,

@@ -32,6 +32,7 @@
 use std::fmt::Write;
 
 use crate::codec::captions::CaptionServices;
+use crate::language;
 use crate::live::{LiveStream, Rendition};
 use crate::media::MediaKind;
 
@@ -79,15 +80,14 @@ pub fn multivariant_playlist(stream: &LiveStream) -> String {
         return out;
     }
 
-    for (i, a) in audios.iter().enumerate() {
-        let name = a.track.name.clone().unwrap_or_else(|| a.name.clone());
+    for (i, (a, name)) in audios.iter().zip(audio_names(&audios)).enumerate() {
         let _ = write!(
             out,
             "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{AUDIO_GROUP}\",NAME=\"{}\"",
             quote_safe(&name)
         );
         if let Some(lang) = &a.track.language {
-            let _ = write!(out, ",LANGUAGE=\"{}\"", quote_safe(lang));
+            let _ = write!(out, ",LANGUAGE=\"{}\"", quote_safe(&language::bcp47(lang)));
         }
         let default = if i == 0 { "YES" } else { "NO" };
         let _ = write!(out, ",DEFAULT={default},AUTOSELECT=YES");
@@ -150,6 +150,36 @@ pub fn multivariant_playlist(stream: &LiveStream) -> String {
 fn instream_ids(captions: CaptionServices) -> impl Iterator<Item = String> {
     let cc = captions.cea608_channels().map(|c| format!("CC{c}"));
     cc.chain(captions.cea708_services().map(|s| format!("SERVICE{s}")))
+}
+
+/// `NAME` of each audio rendition: the source's track name, else the language's
+/// English name, else the rendition's URL name; names must differ within a group
+/// (rfc8216bis §4.4.6.1.1), so a repeated one gets the URL name appended.
+fn audio_names(audios: &[&Rendition]) -> Vec<String> {
+    let preferred: Vec<String> = audios
+        .iter()
+        .map(|a| {
+            a.track
+                .name
+                .clone()
+                .or_else(|| {
+                    let lang = a.track.language.as_deref()?;
+                    language::english_name(lang).map(str::to_owned)
+                })
+                .unwrap_or_else(|| a.name.clone())
+        })
+        .collect();
+    preferred
+        .iter()
+        .zip(audios)
+        .map(|(name, a)| {
+            if preferred.iter().filter(|n| *n == name).count() > 1 && *name != a.name {
+                format!("{name} ({})", a.name)
+            } else {
+                name.clone()
+            }
+        })
+        .collect()
 }
 
 /// Quoted-string values may not hold `"`, CR or LF (rfc8216bis §4.2).

@@ -293,3 +293,24 @@ fn advance_part_limit_follows_the_spec() {
     assert_eq!(decimal_floor(0.333_339, 5), "0.33333");
     assert_eq!(decimal_floor(0.334, 3), "0.334");
 }
+
+#[test]
+fn audio_languages_are_bcp47_tags_with_unique_english_names() {
+    let mut p = Publisher::av();
+    let mut s = stream_with(&mut p, config(), 3_000);
+    for (id, lang) in [(1, "eng"), (2, "fre")] {
+        let mut track = audio_track(id);
+        track.language = Some(lang.into());
+        track.name = None;
+        s.handle_track(track, p.t0_ms);
+    }
+    let text = multivariant_playlist(&s);
+    let media: Vec<&str> = lines(&text)
+        .into_iter()
+        .filter(|l| l.starts_with("#EXT-X-MEDIA:TYPE=AUDIO"))
+        .collect();
+    assert_eq!(media.len(), 3, "{text}");
+    assert!(media[0].contains("NAME=\"English (audio0)\",LANGUAGE=\"en\""));
+    assert!(media[1].contains("NAME=\"English (audio1)\",LANGUAGE=\"en\""));
+    assert!(media[2].contains("NAME=\"French\",LANGUAGE=\"fr\""));
+}
