@@ -91,14 +91,14 @@ async fn respond(
     let owned = channel;
     let channel = &*owned;
     match path {
-        LivePath::Multivariant { .. } => with_stream(channel, |s| {
+        LivePath::Multivariant { .. } => with_described_stream(channel, |s| {
             playlist_response(
                 ObjectKind::MultivariantPlaylist,
                 multivariant_cache(s),
                 packager::hls::multivariant_playlist(s),
             )
         }),
-        LivePath::Mpd { .. } => with_stream(channel, |s| {
+        LivePath::Mpd { .. } => with_described_stream(channel, |s| {
             let options = packager::dash::MpdOptions {
                 utc_timing_url: utc_timing_url(request.authority.as_deref()),
                 now_ms: now_ms(),
@@ -172,6 +172,34 @@ fn with_stream(
             format!("channel {:?} is not live\n", channel.name),
         ),
     }
+}
+
+/// Like [`with_stream`], for the multivariant playlist and the MPD, which players
+/// read once (hls.js never reloads the multivariant playlist): they wait until
+/// the leading rendition has completed its first segment. By then every track of
+/// the stream is known (an MPEG-TS muxer may send the first audio up to ~0.7 s
+/// after the first video) and BANDWIDTH is measured rather than guessed.
+fn with_described_stream(
+    channel: &Channel,
+    f: impl FnOnce(&LiveStream) -> UpstreamResponse,
+) -> UpstreamResponse {
+    with_stream(channel, |s| {
+        let leader_has_segment = s
+            .renditions()
+            .first()
+            .is_some_and(|r| r.playlist_segments().any(|seg| seg.complete));
+        if leader_has_segment {
+            f(s)
+        } else {
+            UpstreamResponse::error(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "channel {:?} is starting: its first segment is not complete yet\n",
+                    channel.name
+                ),
+            )
+        }
+    })
 }
 
 fn not_found_rendition(rendition: &str) -> UpstreamResponse {
