@@ -236,12 +236,12 @@ export class Stack {
   }
 
   /** Writes a config on free ports and starts ferrocast-origin; waits for /healthz. */
-  async startOrigin({ graceS = 10, extraToml = '', extraEnv = {} } = {}) {
+  async startOrigin({ graceS = 10, extraToml = '', extraEnv = {}, srt = false } = {}) {
     if (!existsSync(ORIGIN_BIN)) {
       throw new Error(`origin binary not found at ${ORIGIN_BIN}: build it with \`cargo build -p origin\` ` +
         'or set FERROCAST_ORIGIN_BIN');
     }
-    [this.httpPort, this.rtmpPort] = await freePorts(2);
+    [this.httpPort, this.rtmpPort, this.srtPort] = await freePorts(3);
     this.base = `http://127.0.0.1:${this.httpPort}`;
     const dataDir = join(this.dir, 'data');
     this.configFile = join(this.dir, 'origin.toml');
@@ -259,6 +259,8 @@ export class Stack {
       '[packaging]',
       `reconnect_grace_s = ${Number(graceS).toFixed(1)}`,
       '',
+      // SRT listens on UDP; a port free for TCP right now is almost surely free for UDP.
+      ...(srt ? ['[srt]', `listen = "127.0.0.1:${this.srtPort}"`, ''] : []),
       extraToml,
       '[[channels]]',
       `name = "${this.channel}"`,
@@ -369,6 +371,34 @@ export class Stack {
     this.cleanups.push(() => p.kill({ signal: 'SIGINT' }));
     this.publisher = p;
     log(`publisher #${run} started (bframes=${bframes}) → rtmp://127.0.0.1:${this.rtmpPort}/live/<key>`);
+    return p;
+  }
+
+  /**
+   * Starts ffmpeg pushing H.264 + one AAC track per language as MPEG-TS over SRT
+   * (libsrt) to the origin's `[srt] listen` (start it with `{ srt: true }`). Each
+   * language gets its own tone (440 Hz, 660 Hz, …) so the tracks differ.
+   */
+  startSrtPublisher({ languages = ['eng'], gop = 60, streamKey = this.key } = {}) {
+    if (!this.srtPort) throw new Error('startSrtPublisher needs startOrigin({ srt: true })');
+    const run = ++this.publisherRuns;
+    const tones = languages.flatMap((_, i) => ['-re', '-f', 'lavfi', '-i', `sine=frequency=${440 + 220 * i}:sample_rate=48000`]);
+    const maps = ['-map', '0:v', ...languages.flatMap((_, i) => ['-map', `${i + 1}:a`])];
+    const langs = languages.flatMap((l, i) => [`-metadata:s:a:${i}`, `language=${l}`]);
+    const url = `srt://127.0.0.1:${this.srtPort}?streamid=publish/live/${streamKey}&pkt_size=1316&latency=200000`;
+    const args = [
+      '-hide_banner', '-nostdin', '-loglevel', 'warning', '-stats_period', '5', '-stats',
+      '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+      ...tones, ...maps,
+      '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0', '-pix_fmt', 'yuv420p',
+      '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-b:v', '1500k',
+      '-c:a', 'aac', '-b:a', '96k', '-ac', '2', ...langs,
+      '-f', 'mpegts', url,
+    ];
+    const p = new Child(`ffmpeg-srt#${run}`, FFMPEG_BIN, args, { logFile: join(this.dir, `ffmpeg-srt-${run}.log`) });
+    this.cleanups.push(() => p.kill({ signal: 'SIGINT' }));
+    this.publisher = p;
+    log(`SRT publisher #${run} started (${languages.join(', ')}) → srt://127.0.0.1:${this.srtPort} streamid=publish/live/<key>`);
     return p;
   }
 
