@@ -375,11 +375,11 @@ export class Stack {
   }
 
   /**
-   * Starts ffmpeg pushing H.264 + one AAC track per language as MPEG-TS over SRT
+   * Starts ffmpeg pushing H.264 + one AAC (or Opus) track per language as MPEG-TS over SRT
    * (libsrt) to the origin's `[srt] listen` (start it with `{ srt: true }`). Each
    * language gets its own tone (440 Hz, 660 Hz, …) so the tracks differ.
    */
-  startSrtPublisher({ languages = ['eng'], gop = 60, streamKey = this.key } = {}) {
+  startSrtPublisher({ languages = ['eng'], gop = 60, streamKey = this.key, audioCodec = 'aac' } = {}) {
     if (!this.srtPort) throw new Error('startSrtPublisher needs startOrigin({ srt: true })');
     const run = ++this.publisherRuns;
     const tones = languages.flatMap((_, i) => ['-re', '-f', 'lavfi', '-i', `sine=frequency=${440 + 220 * i}:sample_rate=48000`]);
@@ -392,7 +392,7 @@ export class Stack {
       ...tones, ...maps,
       '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0', '-pix_fmt', 'yuv420p',
       '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-b:v', '1500k',
-      '-c:a', 'aac', '-b:a', '96k', '-ac', '2', ...langs,
+      '-c:a', audioCodec === 'opus' ? 'libopus' : 'aac', '-b:a', '96k', '-ac', '2', ...langs,
       '-f', 'mpegts', url,
     ];
     const p = new Child(`ffmpeg-srt#${run}`, FFMPEG_BIN, args, { logFile: join(this.dir, `ffmpeg-srt-${run}.log`) });

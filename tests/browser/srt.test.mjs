@@ -112,3 +112,31 @@ test('SRT ingest with two audio languages plays in hls.js and dash.js, which swi
     }
   });
 });
+
+test('SRT ingest of H.264 + Opus (Opus in TS, then in CMAF) plays in hls.js', { timeout: 180_000 }, async () => {
+  await withStack('srt-opus', async (st) => {
+    await st.startOrigin({ srt: true });
+    st.startSrtPublisher({ languages: ['eng'], audioCodec: 'opus' });
+    await st.startStatic();
+    const master = await st.waitForStream();
+    assert.match(master, /CODECS="avc1\.[0-9a-f]+,opus"/, `the variant names Opus:\n${master}`);
+    await st.launchBrowser();
+    await st.openPlayer('hls', st.masterUrl);
+    const ok = await st.page.evaluate(() => MediaSource.isTypeSupported('audio/mp4; codecs="opus"'));
+    assert.ok(ok, 'this chromium plays Opus in MP4 through MSE');
+    await st.waitForPlaying({ timeoutMs: 40_000 });
+    const win = await st.observe(8_000, { label: 'hls srt opus' });
+    const r = summarise(win);
+    const audioFragments = (await st.stats()).audioFragments;
+    console.log(`\nRESULT srt-opus/hls.js: played ${fmt(r.advanced)} s in ${fmt(r.wallS)} s wall, ` +
+      `waiting ${r.waitingTotal}, audio fragments loaded ${audioFragments.length}\n`);
+    assert.equal(win.end.fatal, false, `no fatal hls.js error ${JSON.stringify(win.end.errors)}`);
+    assert.ok(r.advanced >= 6, `currentTime advanced ${fmt(r.advanced)} s (want >= 6)`);
+    assert.ok(audioFragments.length > 0, 'Opus audio fragments were loaded and appended');
+    const decoded = await st.page.evaluate(() => {
+      const v = document.querySelector('video');
+      return v.webkitAudioDecodedByteCount ?? null;
+    });
+    assert.ok(decoded === null || decoded > 0, `Chromium decoded Opus audio (${decoded} bytes)`);
+  });
+});
