@@ -15,7 +15,7 @@ pub const DEFAULT_HTTP_LISTEN: &str = "0.0.0.0:8080";
 pub const DEFAULT_HTTP3_LISTEN: &str = "0.0.0.0:8443";
 /// Default `[rtmp] listen`.
 pub const DEFAULT_RTMP_LISTEN: &str = "0.0.0.0:1935";
-/// Default `[srt] listen` (SRT ingest is not served yet; see issue 5).
+/// Default `[srt] listen`.
 pub const DEFAULT_SRT_LISTEN: &str = "0.0.0.0:9000";
 /// Default `[webrtc] udp_listen` (WebRTC is not served yet; see issue 8).
 pub const DEFAULT_WEBRTC_UDP_LISTEN: &str = "0.0.0.0:8189";
@@ -46,7 +46,7 @@ pub struct Config {
     pub tls: TlsConfig,
     /// `[rtmp]`: RTMP ingest.
     pub rtmp: RtmpConfig,
-    /// `[srt]`: reserved for SRT ingest (issue 5).
+    /// `[srt]`: SRT ingest (MPEG-TS over SRT).
     pub srt: SrtConfig,
     /// `[webrtc]`: reserved for WHIP/WHEP (issue 8).
     pub webrtc: WebrtcConfig,
