@@ -6,7 +6,8 @@
 //! counter to [`PublishHandler::input_errors`] (the origin's
 //! `ferrocast_ingest_input_errors_total{protocol,kind}`) and writes a warning per
 //! kind at most every [`LOG_INTERVAL`], so a publisher on a lossy link cannot flood
-//! the log.
+//! the log. [`DatagramErrorReport`] does the same for datagrams on the listener's
+//! port that are not SRT at all.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -68,6 +69,41 @@ impl InputErrorReport {
                 self.last_log[i] = Some(now);
                 warn!(%peer, channel, kind, total, "srt: {kind} in the MPEG-TS from {peer} ({total} so far); continuing");
             }
+        }
+    }
+}
+
+/// Datagrams on the listener's port that do not parse as SRT packets (random
+/// bytes, another protocol): srt-tokio drops them and counts them in its listener
+/// statistics; this passes the growth on as `kind = "unparsable_datagram"` and
+/// logs at most every [`LOG_INTERVAL`].
+#[derive(Debug, Default)]
+pub struct DatagramErrorReport {
+    reported: u64,
+    last_log: Option<Instant>,
+}
+
+impl DatagramErrorReport {
+    /// Reports `total` parse errors seen so far on the listener at `addr`.
+    pub fn update(
+        &mut self,
+        total: u64,
+        handler: &dyn PublishHandler,
+        addr: SocketAddr,
+        now: Instant,
+    ) {
+        let new = total.saturating_sub(self.reported);
+        if new == 0 {
+            return;
+        }
+        self.reported = total;
+        handler.input_errors("srt", "unparsable_datagram", new);
+        if self
+            .last_log
+            .is_none_or(|t| now.duration_since(t) >= LOG_INTERVAL)
+        {
+            self.last_log = Some(now);
+            warn!(%addr, total, "srt: datagrams that are not SRT packets arrived on {addr} ({total} so far); ignored");
         }
     }
 }

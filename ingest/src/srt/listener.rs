@@ -31,7 +31,7 @@ use srt_tokio::{ConnectionRequest, SrtListener};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use super::input_errors::InputErrorReport;
+use super::input_errors::{DatagramErrorReport, InputErrorReport};
 use super::stream_id::publish_key;
 use crate::publish::{MediaSink, PublishHandler, PublishRequest};
 use crate::ts::{FrameEvent, TsDemuxer, TsFrames};
@@ -82,7 +82,7 @@ pub async fn serve_srt(
             .set(|o| o.sender.max_payload_size = PacketSize(ANNOUNCED_PAYLOAD))
             .bind(addr)
             .await;
-        let (_listener, mut incoming) = match bound {
+        let (mut listener, mut incoming) = match bound {
             Ok(pair) => pair,
             // The first bind reports the error; later ones retry (the old socket may
             // still be closing).
@@ -96,10 +96,15 @@ pub async fn serve_srt(
         first = false;
         info!(%addr, latency_ms = options.latency.as_millis() as u64, encrypted = options.passphrase.is_some(), "srt: listening");
         let requests = incoming.incoming();
+        let mut statistics = listener.statistics().clone();
+        let mut garbage = DatagramErrorReport::default();
         let conn_shutdown = shutdown.clone();
         loop {
             tokio::select! {
                 _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+                Some(stats) = statistics.next() => {
+                    garbage.update(stats.rx_parse_errors, &*handler, addr, Instant::now());
+                }
                 request = requests.next() => match request {
                     Some(request) => {
                         let (options, handler, stop) = (options.clone(), handler.clone(), conn_shutdown.clone());
