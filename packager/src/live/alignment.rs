@@ -14,6 +14,16 @@
 //! on. A follower never opens a segment by itself: audio before the first video
 //! key frame is dropped, like video frames before it.
 //!
+//! A follower announced late (MPEG-TS announces a track with its first PES, which
+//! for audio arrives some hundred milliseconds after the first video frame) starts
+//! with the boundary of the leader's open segment, so it joins that segment (same
+//! msn) rather than the next one: its frames before that boundary are dropped as
+//! usual, and the first one at or after it opens the segment. A follower's first
+//! segment starts with a key frame (every audio frame is one; a video follower
+//! waits for its first key frame). Its `EXT-X-DISCONTINUITY-SEQUENCE` count starts
+//! at the leader's discontinuities before the segment it can join, so the same msn
+//! has the same discontinuity sequence number in every rendition.
+//!
 //! Epochs: [`LiveStream::handle_publisher_gone`], a changed track configuration, or
 //! a timestamp jump of the leader flush every rendition (the held sample gets the
 //! previous sample's duration), complete the open segments and start a new epoch:
@@ -96,6 +106,21 @@ impl LiveStream {
         let Ok(init) = fmp4::init_segment(&track) else {
             return;
         };
+        let key = |kind: MediaKind, id: u32| (kind == MediaKind::Audio, id);
+        let at = self
+            .renditions
+            .partition_point(|r| key(r.kind(), r.track.id) < key(kind, track.id));
+        // A follower announced while the leader's segment is open may join it.
+        let join = if at > 0 { self.open_boundary() } else { None };
+        let first_msn = join.map_or(self.align.next_msn, |b| b.msn);
+        let dropped_discontinuities = self.renditions.first().map_or(0, |leader| {
+            leader.dropped_discontinuities
+                + leader
+                    .segments
+                    .iter()
+                    .filter(|s| s.discontinuity && s.msn < first_msn)
+                    .count() as u64
+        });
         let ts = fmp4::media_timescale(&track);
         let name = match kind {
             MediaKind::Video => format!("video{}", track.id),
@@ -110,8 +135,8 @@ impl LiveStream {
             ended: false,
             peak_bandwidth: 0,
             max_segment_ticks: 0,
-            dropped_discontinuities: 0,
-            next_msn: self.align.next_msn,
+            dropped_discontinuities,
+            next_msn: first_msn,
             inits: vec![(0, init)],
             init_version: 0,
             samples_muxed: 0,
@@ -120,11 +145,8 @@ impl LiveStream {
             track,
         };
         let default = default_duration(&rendition.track, ts);
-        let packer = Packer::new(&rendition, clock_for(&rendition.track, ts), default);
-        let key = |r: &Rendition| (r.kind() == MediaKind::Audio, r.track.id);
-        let at = self
-            .renditions
-            .partition_point(|r| key(r) < key(&rendition));
+        let mut packer = Packer::new(&rendition, clock_for(&rendition.track, ts), default);
+        packer.boundaries.extend(join);
         if at == 0 {
             // A new leader: the old one becomes a follower of its boundaries.
             if let Some(old) = self.packers.first_mut() {
@@ -136,6 +158,17 @@ impl LiveStream {
         self.renditions.insert(at, rendition);
         self.packers.insert(at, packer);
         self.align.bump();
+    }
+
+    /// The boundary that opened the leader's segment in progress, if one is open.
+    fn open_boundary(&self) -> Option<Boundary> {
+        let (r, pk) = (self.renditions.first()?, self.packers.first()?);
+        let s = r.in_progress()?;
+        Some(Boundary {
+            us: pk.clock.media_to_us(s.start_dts as i64),
+            msn: s.msn,
+            discontinuity: s.discontinuity,
+        })
     }
 
     pub(super) fn frame_arrived(&mut self, frame: Frame, now_ms: u64) {
@@ -279,16 +312,25 @@ impl LiveStream {
             let Some(front) = pk.queue.pop_front() else {
                 break;
             };
-            let mut cut = None;
-            while pk
+            let mut cut: Option<Boundary> = None;
+            while let Some(b) = pk
                 .boundaries
                 .front()
-                .is_some_and(|b| b.us - half_us <= front.us)
+                .copied()
+                .filter(|b| b.us - half_us <= front.us)
             {
-                cut = pk.boundaries.pop_front();
+                pk.boundaries.pop_front();
+                // A skipped boundary's discontinuity still precedes the next segment.
+                let discontinuity = b.discontinuity || cut.is_some_and(|c| c.discontinuity);
+                cut = Some(Boundary { discontinuity, ..b });
             }
             if let Some(b) = cut {
-                pk.open_segment(r, b.msn, front.dts, front.now_ms, b.discontinuity);
+                if r.segments.is_empty() && !front.key {
+                    // A first segment starts with a key frame: wait for one.
+                    pk.boundaries.push_front(b);
+                } else {
+                    pk.open_segment(r, b.msn, front.dts, front.now_ms, b.discontinuity);
+                }
             }
             pk.append(r, front, d);
         }

@@ -34,6 +34,8 @@ pub(crate) mod test_support;
 #[cfg(test)]
 mod tests_captions;
 #[cfg(test)]
+mod tests_late_tracks;
+#[cfg(test)]
 mod tests_reconnect;
 #[cfg(test)]
 mod tests_segmenter;

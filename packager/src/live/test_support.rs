@@ -80,6 +80,12 @@ pub(crate) struct Publisher {
     pub(crate) audio_n: u64,
     /// SEI NAL units (hex, no length prefix) put before every video frame's slice.
     pub(crate) sei: Vec<&'static str>,
+    /// MPEG-TS style late audio: `Some(d)` announces the audio track only with its
+    /// first frame (in [`Self::run`]) and interleaves each audio frame `d` ms after
+    /// its media time (a TS muxer's audio buffering), arriving that much later.
+    pub(crate) late_audio_ms: Option<i64>,
+    /// Whether the audio track was announced (late audio: by [`Self::run`]).
+    pub(crate) audio_announced: bool,
 }
 
 impl Publisher {
@@ -95,6 +101,8 @@ impl Publisher {
             video_n: 0,
             audio_n: 0,
             sei: Vec::new(),
+            late_audio_ms: None,
+            audio_announced: false,
         }
     }
 
@@ -106,18 +114,24 @@ impl Publisher {
         (self.audio_n as i64 * 1024 * 1000 + 24_000) / 48_000
     }
 
-    /// Media time (ms since this publisher's start) of the next frame.
+    /// Where the next audio frame goes in the interleave (ms).
+    fn audio_mux_ms(&self) -> i64 {
+        self.audio_ms() + self.late_audio_ms.unwrap_or(0)
+    }
+
+    /// Media time (ms since this publisher's start) of the next frame (audio frames
+    /// counted at their place in the interleave).
     pub(crate) fn next_ms(&self) -> i64 {
         match (self.video, self.audio) {
-            (true, true) => self.video_ms().min(self.audio_ms()),
+            (true, true) => self.video_ms().min(self.audio_mux_ms()),
             (true, false) => self.video_ms(),
-            _ => self.audio_ms(),
+            _ => self.audio_mux_ms(),
         }
     }
 
     /// The next frame in decode order and its arrival time.
     pub(crate) fn next_frame(&mut self) -> (Frame, u64) {
-        let take_video = self.video && (!self.audio || self.video_ms() <= self.audio_ms());
+        let take_video = self.video && (!self.audio || self.video_ms() <= self.audio_mux_ms());
         let frame = if take_video {
             let ms = self.video_ms();
             let key = self.video_n.is_multiple_of(self.gop);
@@ -150,7 +164,11 @@ impl Publisher {
                 data: Bytes::from(vec![0x21; 200]),
             }
         };
-        let arrival = self.t0_ms + (frame.dts - self.src_start_ms) as u64;
+        let late = match frame.kind {
+            MediaKind::Audio => self.late_audio_ms.unwrap_or(0),
+            MediaKind::Video => 0,
+        };
+        let arrival = self.t0_ms + (frame.dts - self.src_start_ms + late) as u64;
         (frame, arrival)
     }
 
@@ -158,17 +176,23 @@ impl Publisher {
     pub(crate) fn run(&mut self, s: &mut LiveStream, until_ms: i64) {
         while self.next_ms() < until_ms {
             let (f, now) = self.next_frame();
+            if f.kind == MediaKind::Audio && self.late_audio_ms.is_some() && !self.audio_announced {
+                self.audio_announced = true;
+                s.handle_track(audio_track(0), now);
+            }
             s.handle_frame(f, now);
         }
     }
 
-    /// Announces this publisher's tracks.
-    pub(crate) fn announce(&self, s: &mut LiveStream) {
+    /// Announces this publisher's tracks (late audio: only video; [`Self::run`]
+    /// announces the audio with its first frame).
+    pub(crate) fn announce(&mut self, s: &mut LiveStream) {
         if self.video {
             s.handle_track(video_track(0), self.t0_ms);
         }
-        if self.audio {
+        if self.audio && self.late_audio_ms.is_none() {
             s.handle_track(audio_track(0), self.t0_ms);
+            self.audio_announced = true;
         }
     }
 }
