@@ -12,7 +12,10 @@
 //! boundary's msn. So audio segment `n` covers the same media time as video
 //! segment `n`, which DASH `segmentAlignment` and LL-HLS rendition reports rely
 //! on. A follower never opens a segment by itself: audio before the first video
-//! key frame is dropped, like video frames before it.
+//! key frame is dropped, like video frames before it. A follower's segment is
+//! dated from the leader's (its `EXT-X-PROGRAM-DATE-TIME` plus the media time
+//! between the two starts), not by its first frame's arrival, so the same media
+//! time has the same date in every rendition however late the muxer sent it.
 //!
 //! A follower announced late (MPEG-TS announces a track with its first PES, which
 //! for audio arrives some hundred milliseconds after the first video frame) starts
@@ -168,6 +171,7 @@ impl LiveStream {
             us: pk.clock.media_to_us(s.start_dts as i64),
             msn: s.msn,
             discontinuity: s.discontinuity,
+            wall_ms: s.program_date_time_ms,
         })
     }
 
@@ -273,6 +277,7 @@ impl LiveStream {
                 us: p.us,
                 msn,
                 discontinuity,
+                wall_ms: p.now_ms,
             };
             for f in &mut self.packers[1..] {
                 f.boundaries.push_back(b);
@@ -329,7 +334,12 @@ impl LiveStream {
                     // A first segment starts with a key frame: wait for one.
                     pk.boundaries.push_front(b);
                 } else {
-                    pk.open_segment(r, b.msn, front.dts, front.now_ms, b.discontinuity);
+                    // Dated like the leader's segment (plus the media time between
+                    // the starts), not by this frame's arrival: a TS muxer sends
+                    // audio a few hundred ms after video of the same time.
+                    let offset_ms = (front.us - b.us + 500).div_euclid(1000);
+                    let wall_ms = b.wall_ms.saturating_add_signed(offset_ms);
+                    pk.open_segment(r, b.msn, front.dts, wall_ms, b.discontinuity);
                 }
             }
             pk.append(r, front, d);

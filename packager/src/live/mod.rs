@@ -86,7 +86,9 @@ pub struct Segment {
     pub parts: Vec<Part>,
     /// Whether the segment is finished (no more parts will be added).
     pub complete: bool,
-    /// Wall clock of the segment's first frame arrival, ms since the Unix epoch.
+    /// Wall clock of the segment's first frame arrival, ms since the Unix epoch; a
+    /// follower's is the leader's segment's plus the media time between their
+    /// starts (see `alignment`).
     pub program_date_time_ms: u64,
     /// A discontinuity precedes this segment (publisher reconnect, timestamp jump).
     pub discontinuity: bool,

@@ -48,6 +48,8 @@ pub(crate) struct Boundary {
     pub(crate) msn: u64,
     /// A discontinuity precedes it.
     pub(crate) discontinuity: bool,
+    /// Wall clock (ms) of the leader's segment: its `EXT-X-PROGRAM-DATE-TIME`.
+    pub(crate) wall_ms: u64,
 }
 
 /// Segmenter state of one rendition.

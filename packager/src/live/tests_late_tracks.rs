@@ -251,3 +251,29 @@ fn a_late_video_follower_starts_its_first_segment_at_a_key_frame() {
         v0.segment(1).unwrap().start_dts
     );
 }
+
+#[test]
+fn a_late_followers_segments_are_dated_like_the_leaders() {
+    // The audio arrives 300 ms after the video of the same media time.
+    let mut p = Publisher {
+        late_audio_ms: Some(300),
+        ..Publisher::av()
+    };
+    let s = stream_with(&mut p, config(), 9_000);
+    let (v, a) = (
+        s.rendition("video0").unwrap(),
+        s.rendition("audio0").unwrap(),
+    );
+    for seg in &v.segments {
+        let aseg = a.segment(seg.msn).unwrap();
+        let offset_ms = (start_s(a, aseg) - start_s(v, seg)) * 1000.0;
+        assert_eq!(
+            aseg.program_date_time_ms,
+            seg.program_date_time_ms
+                .saturating_add_signed(offset_ms.round() as i64),
+            "msn {}",
+            seg.msn
+        );
+    }
+    assert_eq!(a.segment(0).unwrap().program_date_time_ms, T0_MS);
+}
