@@ -5,6 +5,12 @@
 //! [`AvcConfig::parse`] reads an `avcC` payload as RTMP and MP4 carry it;
 //! [`AvcConfig::from_parameter_sets`] builds one from in-band SPS/PPS NAL units
 //! (MPEG-TS, SRT, WHIP), so both paths end in the same validated struct.
+//!
+//! Sample entry `avc1` or `avc3` (ISO/IEC 14496-15 §5.4.2.1): with `avc1` every
+//! SPS and PPS the stream uses is in the record and samples carry none; with `avc3`
+//! samples may carry them too. A track is `avc1` until the packager finds parameter
+//! sets in its samples that differ from the record
+//! ([`AvcConfig::with_parameter_sets_in_band`]); see `fmp4::parameter_sets`.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -14,6 +20,19 @@ use super::{CodecError, MAX_PARAMETER_SETS};
 use crate::media::VideoInfo;
 
 const CODEC: &str = "H.264";
+/// NAL unit types of the parameter sets (H.264 Table 7-1).
+const NAL_SPS: u8 = 7;
+const NAL_PPS: u8 = 8;
+
+/// `nal_unit_type` of an H.264 NAL unit from its header byte (§7.3.1).
+pub fn nal_unit_type(header: u8) -> u8 {
+    header & 0x1f
+}
+
+/// Whether `nal_unit_type` is an SPS or a PPS.
+pub fn is_parameter_set(nal_unit_type: u8) -> bool {
+    matches!(nal_unit_type, NAL_SPS | NAL_PPS)
+}
 
 /// A parsed `avcC` record.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +57,9 @@ pub struct AvcConfig {
     pub height: u32,
     /// Frame rate from the first SPS's VUI timing info, when present.
     pub frame_rate: Option<f64>,
+    /// Samples may carry parameter sets that differ from the record: sample entry
+    /// `avc3` instead of `avc1` (§5.4.2.1). False when parsed or built.
+    pub parameter_sets_in_band: bool,
 }
 
 impl AvcConfig {
@@ -93,7 +115,36 @@ impl AvcConfig {
             width: parsed.width,
             height: parsed.height,
             frame_rate: parsed.frame_rate,
+            parameter_sets_in_band: false,
         })
+    }
+
+    /// The same configuration described as `avc3`: samples may carry parameter sets
+    /// of their own (§5.4.2.1).
+    pub fn with_parameter_sets_in_band(&self) -> Self {
+        Self {
+            parameter_sets_in_band: true,
+            ..self.clone()
+        }
+    }
+
+    /// The sample entry type: `avc3` when parameter sets also travel in-band, else
+    /// `avc1`.
+    pub fn sample_entry_type(&self) -> &'static [u8; 4] {
+        if self.parameter_sets_in_band {
+            b"avc3"
+        } else {
+            b"avc1"
+        }
+    }
+
+    /// The record's SPS (type 7) or PPS (type 8) NAL units.
+    pub fn units(&self, nal_unit_type: u8) -> &[Bytes] {
+        match nal_unit_type {
+            NAL_SPS => &self.sps,
+            NAL_PPS => &self.pps,
+            _ => &[],
+        }
     }
 
     /// Builds an `avcC` record (4-byte NAL lengths) from in-band SPS and PPS NAL units
@@ -132,11 +183,15 @@ impl AvcConfig {
         Self::parse(out.freeze())
     }
 
-    /// `avc1.PPCCLL` (RFC 6381 §3.3): profile, constraint flags and level in hex.
+    /// `avc1.PPCCLL` (RFC 6381 §3.3; `avc3.` when parameter sets travel in-band):
+    /// profile, constraint flags and level in hex.
     pub fn codec_string(&self) -> String {
         format!(
-            "avc1.{:02x}{:02x}{:02x}",
-            self.profile, self.constraints, self.level
+            "{}.{:02x}{:02x}{:02x}",
+            String::from_utf8_lossy(self.sample_entry_type()),
+            self.profile,
+            self.constraints,
+            self.level
         )
     }
 

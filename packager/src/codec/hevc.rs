@@ -4,6 +4,15 @@
 //! [`HevcConfig::parse`] reads an `hvcC` payload (MP4, Enhanced RTMP `hvc1`);
 //! [`HevcConfig::from_parameter_sets`] builds one from in-band VPS/SPS/PPS (MPEG-TS).
 //! The `CODECS` string follows ISO/IEC 14496-15 Annex E.3.
+//!
+//! Sample entry `hvc1` or `hev1` (ISO/IEC 14496-15 §8.4.1.1.1): "When the sample
+//! entry name is 'hvc1', the default and mandatory value of array_completeness is 1
+//! for arrays of all types of parameter sets, and 0 for all other arrays. When the
+//! sample entry name is 'hev1', the default value of array_completeness is 0 for
+//! all arrays." So `hvc1` promises that every VPS/SPS/PPS is in the record and none
+//! in the samples; `hev1` lets samples carry them too. A track is `hvc1` until the
+//! packager finds parameter sets in its samples that differ from the record
+//! ([`HevcConfig::with_parameter_sets_in_band`]); see `fmp4::parameter_sets`.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -18,6 +27,18 @@ const CODEC: &str = "H.265";
 const NAL_VPS: u8 = 32;
 const NAL_SPS: u8 = 33;
 const NAL_PPS: u8 = 34;
+/// Offset of `numOfArrays` in an `hvcC` record (§8.3.3.1.1: 22 bytes of fixed fields).
+const NUM_ARRAYS_OFFSET: usize = 22;
+
+/// `nal_unit_type` of an H.265 NAL unit from its first header byte (§7.3.1.2).
+pub fn nal_unit_type(first_byte: u8) -> u8 {
+    (first_byte >> 1) & 0x3f
+}
+
+/// Whether `nal_unit_type` is a VPS, SPS or PPS.
+pub fn is_parameter_set(nal_unit_type: u8) -> bool {
+    matches!(nal_unit_type, NAL_VPS | NAL_SPS | NAL_PPS)
+}
 
 /// One `hvcC` NAL unit array.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +54,8 @@ pub struct NalArray {
 /// A parsed `hvcC` record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HevcConfig {
-    /// The record exactly as received, copied into the `hvcC` box.
+    /// The record exactly as received; the `hvcC` box gets it with
+    /// `array_completeness` set for the sample entry ([`Self::sample_entry_record`]).
     pub record: Bytes,
     /// General profile space, tier, profile, compatibility and constraint flags, level.
     pub ptl: ProfileTierLevel,
@@ -47,6 +69,9 @@ pub struct HevcConfig {
     pub height: u32,
     /// Frame rate from the SPS VUI, when present.
     pub frame_rate: Option<f64>,
+    /// Samples may carry parameter sets that differ from the record: sample entry
+    /// `hev1` instead of `hvc1` (§8.4.1.1.1). False when parsed or built.
+    pub parameter_sets_in_band: bool,
 }
 
 impl HevcConfig {
@@ -116,7 +141,63 @@ impl HevcConfig {
             width: parsed.width,
             height: parsed.height,
             frame_rate: parsed.frame_rate,
+            parameter_sets_in_band: false,
         })
+    }
+
+    /// The same configuration described as `hev1`: samples may carry parameter sets
+    /// of their own (§8.4.1.1.1).
+    pub fn with_parameter_sets_in_band(&self) -> Self {
+        Self {
+            parameter_sets_in_band: true,
+            ..self.clone()
+        }
+    }
+
+    /// The sample entry type: `hev1` when parameter sets also travel in-band, else
+    /// `hvc1`.
+    pub fn sample_entry_type(&self) -> &'static [u8; 4] {
+        if self.parameter_sets_in_band {
+            b"hev1"
+        } else {
+            b"hvc1"
+        }
+    }
+
+    /// The record for the `hvcC` box of [`Self::sample_entry_type`], with
+    /// `array_completeness` as §8.4.1.1.1 requires: for `hvc1` 1 on the VPS/SPS/PPS
+    /// arrays and 0 on the others, for `hev1` 0 everywhere (the default: parameter
+    /// sets may also be in the stream). The record itself when it already says so.
+    pub fn sample_entry_record(&self) -> Bytes {
+        let want =
+            |nal_unit_type: u8| !self.parameter_sets_in_band && is_parameter_set(nal_unit_type);
+        let rec = &self.record[..];
+        let mut flips = Vec::new();
+        let count = rec.get(NUM_ARRAYS_OFFSET).copied().unwrap_or(0);
+        let mut at = NUM_ARRAYS_OFFSET + 1;
+        for _ in 0..count {
+            let (Some(&t), Some(n)) = (rec.get(at), rec.get(at + 1..at + 3)) else {
+                break;
+            };
+            if (t & 0x80 != 0) != want(t & 0x3f) {
+                flips.push(at);
+            }
+            at += 3;
+            for _ in 0..u16::from_be_bytes([n[0], n[1]]) {
+                let Some(len) = rec.get(at..at + 2) else {
+                    break;
+                };
+                at += 2 + usize::from(u16::from_be_bytes([len[0], len[1]]));
+            }
+        }
+        if flips.is_empty() {
+            return self.record.clone();
+        }
+        let mut out = rec.to_vec();
+        for at in flips {
+            out[at] ^= 0x80;
+        }
+        out.into()
     }
 
     /// Builds an `hvcC` record (4-byte NAL lengths, arrays marked complete) from
@@ -176,7 +257,8 @@ impl HevcConfig {
             .flat_map(|a| a.units.iter())
     }
 
-    /// `hvc1.1.6.L120.90` style (ISO/IEC 14496-15 Annex E.3): profile space letter
+    /// `hvc1.1.6.L120.90` style (ISO/IEC 14496-15 Annex E.3, `hev1.` when parameter
+    /// sets travel in-band): profile space letter
     /// (none, A, B, C) + profile_idc; the 32 compatibility flags bit-reversed in hex;
     /// `L`/`H` tier + level_idc; the six constraint bytes in hex, trailing zero bytes
     /// omitted.
@@ -184,8 +266,9 @@ impl HevcConfig {
         let p = &self.ptl;
         let space = ["", "A", "B", "C"][usize::from(p.profile_space & 3)];
         let tier = if p.tier_flag { 'H' } else { 'L' };
+        let entry = String::from_utf8_lossy(self.sample_entry_type());
         let mut s = format!(
-            "hvc1.{space}{}.{:X}.{tier}{}",
+            "{entry}.{space}{}.{:X}.{tier}{}",
             p.profile_idc,
             p.compatibility_flags.reverse_bits(),
             p.level_idc

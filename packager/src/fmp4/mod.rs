@@ -3,6 +3,8 @@
 //! - [`init_segment`]: `ftyp` + `moov` for one [`Track`] (see [`init`] for the tree).
 //! - [`fragment`]: one `moof` + `mdat` (a CMAF chunk) holding consecutive samples;
 //!   [`fragment_chunks`] is the same without copying sample payloads.
+//! - [`in_band_parameter_sets`]: H.264/H.265 samples that repeat the record's
+//!   parameter sets lose them, so `avc1`/`hvc1` stays true (see [`parameter_sets`]).
 //! - [`media_timescale`]: the `mdhd` timescale; [`Sample`] durations and offsets are
 //!   in it, so the segmenter converts from [`Track::timescale`] once.
 //!
@@ -32,11 +34,13 @@ use crate::media::Track;
 
 pub mod fragment;
 pub mod init;
+pub mod parameter_sets;
 mod sample_entry;
 mod writer;
 
 pub use fragment::{fragment, fragment_chunks, NON_SYNC_SAMPLE_FLAGS, SYNC_SAMPLE_FLAGS};
 pub use init::init_segment;
+pub use parameter_sets::{in_band_parameter_sets, with_parameter_sets_in_band, InBand};
 
 /// Video `mdhd` timescale: 90 kHz, the MPEG clock every frame rate divides well into.
 pub const VIDEO_TIMESCALE: u32 = 90_000;

@@ -4,15 +4,18 @@
 //!
 //! | codec | entry | configuration box |
 //! |---|---|---|
-//! | H.264 | `avc1` | `avcC` (ISO/IEC 14496-15 §5.4.2.1) |
-//! | H.265 | `hvc1` | `hvcC` (ISO/IEC 14496-15 §8.4.1.1) |
+//! | H.264 | `avc1` or `avc3` | `avcC` (ISO/IEC 14496-15 §5.4.2.1) |
+//! | H.265 | `hvc1` or `hev1` | `hvcC` (ISO/IEC 14496-15 §8.4.1.1) |
 //! | AV1 | `av01` | `av1C` (AV1-ISOBMFF §2.3) |
 //! | VP9 | `vp09` | `vpcC` FullBox v1 (VP-ISOBMFF §2.2) |
 //! | AAC | `mp4a` | `esds` (ISO/IEC 14496-14 §5.6) |
 //! | Opus | `Opus` | `dOps` (Opus-ISOBMFF §4.3.2) |
 //!
-//! `hvc1` (not `hev1`) because parameter sets travel in the record, which Apple
-//! players require.
+//! `hvc1`/`avc1` while every parameter set travels in the record (samples that
+//! repeat the record's own are stripped, see [`super::parameter_sets`]), which
+//! Apple players require; `hev1`/`avc3` once samples carry parameter sets that
+//! differ from it. The `hvcC` gets `array_completeness` to match (§8.4.1.1.1,
+//! [`crate::codec::hevc::HevcConfig::sample_entry_record`]).
 
 use bytes::{BufMut, BytesMut};
 
@@ -29,11 +32,11 @@ const SL_PREDEFINED_MP4: u8 = 0x02;
 /// Writes the single sample entry for `codec` into an open `stsd`.
 pub(crate) fn write_sample_entry(out: &mut BytesMut, codec: &CodecConfig) {
     match codec {
-        CodecConfig::H264(c) => visual(out, b"avc1", c.video_info(), |out| {
+        CodecConfig::H264(c) => visual(out, c.sample_entry_type(), c.video_info(), |out| {
             write_box(out, b"avcC", |out| out.put_slice(&c.record));
         }),
-        CodecConfig::H265(c) => visual(out, b"hvc1", c.video_info(), |out| {
-            write_box(out, b"hvcC", |out| out.put_slice(&c.record));
+        CodecConfig::H265(c) => visual(out, c.sample_entry_type(), c.video_info(), |out| {
+            write_box(out, b"hvcC", |out| out.put_slice(&c.sample_entry_record()));
         }),
         CodecConfig::Av1(c) => visual(out, b"av01", c.video_info(), |out| {
             write_box(out, b"av1C", |out| out.put_slice(&c.record));

@@ -26,7 +26,7 @@ pub(crate) fn find<'a>(mut data: &'a [u8], path: &[&str]) -> Option<&'a [u8]> {
             }
             let inner = match kind {
                 "stsd" => &body[8..],
-                "avc1" | "hvc1" | "av01" | "vp09" => &body[78..],
+                "avc1" | "avc3" | "hvc1" | "hev1" | "av01" | "vp09" => &body[78..],
                 "mp4a" | "Opus" => &body[28..],
                 "dref" => &body[8..],
                 _ => body,

@@ -27,12 +27,15 @@
 //! at the leader's discontinuities before the segment it can join, so the same msn
 //! has the same discontinuity sequence number in every rendition.
 //!
-//! Epochs: [`LiveStream::handle_publisher_gone`], a changed track configuration, or
+//! Epochs: [`LiveStream::handle_publisher_gone`], a changed track configuration
+//! (including a rendition whose samples start carrying parameter sets of their own,
+//! see `parameter_sets`), or
 //! a timestamp jump of the leader flush every rendition (the held sample gets the
 //! previous sample's duration), complete the open segments and start a new epoch:
 //! the next boundary carries `discontinuity`, the msn counter continues, and each
 //! track's decode time continues from the stream's latest end (see `timeline`).
 
+use super::parameter_sets;
 use super::segmenter::{Boundary, Packer, Pending};
 use super::timeline::{rescale, Mapped, Rebase, TrackClock, US};
 use super::{Epoch, LiveStream, Rendition};
@@ -83,7 +86,8 @@ impl LiveStream {
             .iter()
             .position(|r| r.kind() == kind && r.track.id == track.id)
         {
-            if self.renditions[i].track == track {
+            let current = &self.renditions[i].track;
+            if *current == track || parameter_sets::is_in_band_form_of(current, &track) {
                 return; // An identical re-announce (repeated sequence header).
             }
             let Ok(init) = fmp4::init_segment(&track) else {
@@ -175,7 +179,7 @@ impl LiveStream {
         })
     }
 
-    pub(super) fn frame_arrived(&mut self, frame: Frame, now_ms: u64) {
+    pub(super) fn frame_arrived(&mut self, mut frame: Frame, now_ms: u64) {
         if self.ended {
             return;
         }
@@ -186,6 +190,7 @@ impl LiveStream {
         else {
             return;
         };
+        self.check_parameter_sets(i, &mut frame, now_ms);
         if let Some(found) = self.packers[i].captions.handle_frame(&frame.data) {
             let r = &mut self.renditions[i];
             r.captions = r.captions.union(found);

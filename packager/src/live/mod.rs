@@ -15,6 +15,8 @@
 //! - [`alignment`]: which rendition leads (the first video track, else the first
 //!   audio track) and how the others cut their segments at the leader's boundaries,
 //!   so every rendition has the same media sequence numbers for the same media time.
+//! - [`parameter_sets`]: H.264/H.265 samples repeating the record's parameter sets
+//!   lose them; ones that differ make the rendition `avc3`/`hev1`.
 //! - [`window`]: the playlist window, retention of segments past it, bandwidth.
 //! - [`wallclock`]: ISO 8601 formatting of wall-clock milliseconds.
 //!
@@ -24,6 +26,7 @@
 //! [`crate::hls::blocking::decide`], [`crate::hls::part`] or [`crate::hls::segment`].
 
 mod alignment;
+mod parameter_sets;
 mod segmenter;
 pub mod timeline;
 pub mod wallclock;
@@ -35,6 +38,8 @@ pub(crate) mod test_support;
 mod tests_captions;
 #[cfg(test)]
 mod tests_late_tracks;
+#[cfg(test)]
+mod tests_parameter_sets;
 #[cfg(test)]
 mod tests_reconnect;
 #[cfg(test)]

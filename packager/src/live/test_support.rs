@@ -8,11 +8,22 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::{LiveConfig, LiveStream};
 use crate::codec::aac::AacConfig;
 use crate::codec::avc::AvcConfig;
+use crate::codec::hevc::HevcConfig;
 use crate::media::{CodecConfig, Frame, MediaKind, Track};
 
 /// `avcC` of `ffmpeg -f lavfi -i testsrc=size=640x360:rate=30 -c:v libx264 -profile:v high`.
 pub(crate) const AVC_RECORD_HEX: &str =
     "0164001effe1001a6764001eacd940a02ff970110000030001000003003c0f162d9601000668ebe3cb22c0fdf8f800";
+/// The SPS of [`AVC_RECORD_HEX`] (NAL header included).
+pub(crate) const AVC_SPS_HEX: &str = "6764001eacd940a02ff970110000030001000003003c0f162d96";
+/// The PPS of [`AVC_RECORD_HEX`].
+pub(crate) const AVC_PPS_HEX: &str = "68ebe3cb22c0";
+/// `hvcC` of `ffmpeg -f lavfi -i testsrc=size=1280x720:rate=25 -c:v libx265
+/// -x265-params info=0 -tag:v hvc1` (Main, level 93; VPS, SPS, PPS arrays complete).
+pub(crate) const HEVC_RECORD_HEX: &str =
+    "0101600000009000000000005df000fcfdf8f800000f03a00001001840010c01ff\
+    ff01600000030090000003000003005d959809a10001002b420101016000000300900000030000\
+    03005da00280802d165959a4932bc05a020000030002000003003210a2000100074401c172b46240";
 /// AudioSpecificConfig of ffmpeg's `aac` encoder at 48 kHz stereo.
 pub(crate) const AAC_ASC_HEX: &str = "119056e500";
 /// An SEI NAL unit with CEA-608 RU2 on CC1 (made by FFmpeg's libx264 wrapper,
@@ -40,6 +51,14 @@ pub(crate) fn video_track(id: u32) -> Track {
         timescale: 1000,
         language: None,
         name: None,
+    }
+}
+
+/// An H.265 track with [`HEVC_RECORD_HEX`].
+pub(crate) fn hevc_video_track(id: u32) -> Track {
+    Track {
+        codec: CodecConfig::H265(HevcConfig::parse(hex(HEVC_RECORD_HEX)).unwrap()),
+        ..video_track(id)
     }
 }
 
