@@ -145,14 +145,28 @@ masters_ok() { # channels whose master playlist lists a variant: "0 1 0 ..." sty
   echo
 }
 
+# Sets HP RP SP H3P WP: five distinct loopback ports, free for TCP (pick_port) and UDP
+# (SRT, HTTP/3 and WebRTC listen on UDP).
+pick_ports() {
+  local -a got=()
+  local p
+  for _ in $(seq 100); do
+    p=$(pick_port)
+    if [[ " ${got[*]} " != *" $p "* && -z $(ss -Hlun "sport = :$p" 2>/dev/null) ]]; then got+=("$p"); fi
+    ((${#got[@]} < 5)) || break
+  done
+  ((${#got[@]} == 5)) || { echo "no free ports" >&2; exit 1; }
+  HP=${got[0]} RP=${got[1]} SP=${got[2]} H3P=${got[3]} WP=${got[4]}
+}
+
 run() { # srt | rtmp
-  local proto=$1 RP SP i
-  HP=$(pick_port); RP=$(pick_port); SP=$(pick_port)
+  local proto=$1 i
+  pick_ports
   rm -rf "${TMP:?}/$proto"; mkdir -p "$TMP/$proto/data"
   {
     printf '[http]\nlisten = "127.0.0.1:%s"\n[rtmp]\nlisten = "127.0.0.1:%s"\n' "$HP" "$RP"
     printf '[srt]\nlisten = "127.0.0.1:%s"\nlatency_ms = %s\n' "$SP" "$LATENCY_MS"
-    printf '[http3]\nlisten = "127.0.0.1:%s"\n[webrtc]\nudp_listen = "127.0.0.1:%s"\n' "$(pick_port)" "$(pick_port)"
+    printf '[http3]\nlisten = "127.0.0.1:%s"\n[webrtc]\nudp_listen = "127.0.0.1:%s"\n' "$H3P" "$WP"
     printf '[storage]\ndata_dir = "%s"\n[packaging]\nwindow_s = %s.0\n' "$TMP/$proto/data" "$WINDOW"
     for i in $(seq 0 $((N - 1))); do printf '[[channels]]\nname = "ch%s"\nstream_key = "benchkey-%s"\n' "$i" "$i"; done
   } >"$TMP/$proto/origin.toml"
@@ -164,8 +178,9 @@ run() { # srt | rtmp
     >"$TMP/$proto/origin.out" 2>"$TMP/$proto/origin.log" &
   local origin=$!
   LIVE_PIDS=("$origin")
-  wait_listen "$RP" "$origin" ferrocast-origin
-  wait_listen "$HP" "$origin" ferrocast-origin
+  if ! wait_listen "$RP" "$origin" ferrocast-origin || ! wait_listen "$HP" "$origin" ferrocast-origin; then
+    tail -n 20 "$TMP/$proto/origin.log" >&2; exit 1
+  fi
 
   # Publishers, started spread over 2 s so key frames are not all aligned; each one is
   # bounded by timeout even if this script is killed with SIGKILL.
