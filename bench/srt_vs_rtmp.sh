@@ -71,7 +71,11 @@ stop_pids() { # TERM, up to 5 s grace, then KILL; reaps them
   done
   for p in "$@"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 }
+NAP_PID=""
+# A sleep that a signal interrupts at once (the trap runs during `wait`, not after sleep).
+nap() { sleep "$1" & NAP_PID=$!; wait "$NAP_PID" || true; NAP_PID=""; }
 cleanup() {
+  [[ -z $NAP_PID ]] || stop_pids "$NAP_PID"
   stop_pids "${LIVE_PIDS[@]}"
   LIVE_PIDS=()
   if [[ -z ${KEEP:-} ]]; then rm -rf "$TMP"; else echo "kept $TMP" >&2; fi
@@ -145,42 +149,58 @@ masters_ok() { # channels whose master playlist lists a variant: "0 1 0 ..." sty
   echo
 }
 
-# Sets HP RP SP H3P WP: five distinct loopback ports, free for TCP (pick_port) and UDP
-# (SRT, HTTP/3 and WebRTC listen on UDP).
+# Sets HP RP SP H3P WP: five distinct loopback ports below the kernel's ephemeral range
+# (an outgoing connection's local port there would make the bind fail) that no TCP or
+# UDP socket uses (SRT, HTTP/3 and WebRTC listen on UDP).
 pick_ports() {
   local -a got=()
-  local p
-  for _ in $(seq 100); do
-    p=$(pick_port)
-    if [[ " ${got[*]} " != *" $p "* && -z $(ss -Hlun "sport = :$p" 2>/dev/null) ]]; then got+=("$p"); fi
+  local p lo
+  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  ((lo > 21000)) || lo=60000
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % (lo - 20000)))
+    if [[ " ${got[*]} " != *" $p "* ]] && port_free "$p" && [[ -z $(ss -Hatun "sport = :$p" 2>/dev/null) ]]; then got+=("$p"); fi
     ((${#got[@]} < 5)) || break
   done
   ((${#got[@]} == 5)) || { echo "no free ports" >&2; exit 1; }
   HP=${got[0]} RP=${got[1]} SP=${got[2]} H3P=${got[3]} WP=${got[4]}
 }
 
-run() { # srt | rtmp
+# Starts the origin for PROTO on fresh ports; sets ORIGIN_PID. Another process can
+# still take a port between the pick and the bind: then it tries again (3 times).
+start_origin() { # proto
   local proto=$1 i
-  pick_ports
-  rm -rf "${TMP:?}/$proto"; mkdir -p "$TMP/$proto/data"
-  {
-    printf '[http]\nlisten = "127.0.0.1:%s"\n[rtmp]\nlisten = "127.0.0.1:%s"\n' "$HP" "$RP"
-    printf '[srt]\nlisten = "127.0.0.1:%s"\nlatency_ms = %s\n' "$SP" "$LATENCY_MS"
-    printf '[http3]\nlisten = "127.0.0.1:%s"\n[webrtc]\nudp_listen = "127.0.0.1:%s"\n' "$H3P" "$WP"
-    printf '[storage]\ndata_dir = "%s"\n[packaging]\nwindow_s = %s.0\n' "$TMP/$proto/data" "$WINDOW"
-    for i in $(seq 0 $((N - 1))); do printf '[[channels]]\nname = "ch%s"\nstream_key = "benchkey-%s"\n' "$i" "$i"; done
-  } >"$TMP/$proto/origin.toml"
-  echo "== $proto: origin http 127.0.0.1:$HP rtmp :$RP srt udp :$SP; $N publishers, warm-up ${WARMUP}s, window ${DURATION}s" >&2
   # The origin takes every FERROCAST_* variable as a config override: give it none.
   local -a unset_env=()
   while read -r v; do unset_env+=(-u "$v"); done < <(compgen -e | grep '^FERROCAST_' || true)
-  env "${unset_env[@]}" RUST_LOG="${RUST_LOG:-warn}" "$ORIGIN" --config "$TMP/$proto/origin.toml" \
-    >"$TMP/$proto/origin.out" 2>"$TMP/$proto/origin.log" &
-  local origin=$!
-  LIVE_PIDS=("$origin")
-  if ! wait_listen "$RP" "$origin" ferrocast-origin || ! wait_listen "$HP" "$origin" ferrocast-origin; then
-    tail -n 20 "$TMP/$proto/origin.log" >&2; exit 1
-  fi
+  for _ in 1 2 3; do
+    pick_ports
+    rm -rf "${TMP:?}/$proto"; mkdir -p "$TMP/$proto/data"
+    {
+      printf '[http]\nlisten = "127.0.0.1:%s"\n[rtmp]\nlisten = "127.0.0.1:%s"\n' "$HP" "$RP"
+      printf '[srt]\nlisten = "127.0.0.1:%s"\nlatency_ms = %s\n' "$SP" "$LATENCY_MS"
+      printf '[http3]\nlisten = "127.0.0.1:%s"\n[webrtc]\nudp_listen = "127.0.0.1:%s"\n' "$H3P" "$WP"
+      printf '[storage]\ndata_dir = "%s"\n[packaging]\nwindow_s = %s.0\n' "$TMP/$proto/data" "$WINDOW"
+      for i in $(seq 0 $((N - 1))); do printf '[[channels]]\nname = "ch%s"\nstream_key = "benchkey-%s"\n' "$i" "$i"; done
+    } >"$TMP/$proto/origin.toml"
+    echo "== $proto: origin http 127.0.0.1:$HP rtmp :$RP srt udp :$SP; $N publishers, warm-up ${WARMUP}s, window ${DURATION}s" >&2
+    env "${unset_env[@]}" RUST_LOG="${RUST_LOG:-warn}" "$ORIGIN" --config "$TMP/$proto/origin.toml" \
+      >"$TMP/$proto/origin.out" 2>"$TMP/$proto/origin.log" &
+    ORIGIN_PID=$!
+    LIVE_PIDS=("$ORIGIN_PID")
+    if wait_listen "$RP" "$ORIGIN_PID" ferrocast-origin && wait_listen "$HP" "$ORIGIN_PID" ferrocast-origin; then return 0; fi
+    stop_pids "$ORIGIN_PID"; LIVE_PIDS=()
+    tail -n 5 "$TMP/$proto/origin.log" >&2
+    grep -q 'Address already in use' "$TMP/$proto/origin.log" || exit 1
+    echo "== a port was taken; trying again" >&2
+  done
+  exit 1
+}
+
+run() { # srt | rtmp
+  local proto=$1 i
+  start_origin "$proto"
+  local origin=$ORIGIN_PID
 
   # Publishers, started spread over 2 s so key frames are not all aligned; each one is
   # bounded by timeout even if this script is killed with SIGKILL.
@@ -201,12 +221,12 @@ run() { # srt | rtmp
     LIVE_PIDS+=($!)
     sleep "$(awk -v n="$N" 'BEGIN { printf "%.3f", 2 / n }')"
   done
-  sleep "$WARMUP"
+  nap "$WARMUP"
 
   local b0 m0 c0 p0 s0 t0 b1 m1 c1 p1 s1 t1 masters alive
   b0=$(ingest_bytes); m0=$(msns)
   t0=$(now); c0=$(tree_ticks "$origin"); p0=$(tree_ticks "${pubs[@]}"); s0=$(sys_busy_ticks)
-  sleep "$DURATION"
+  nap "$DURATION"
   t1=$(now); c1=$(tree_ticks "$origin"); p1=$(tree_ticks "${pubs[@]}"); s1=$(sys_busy_ticks)
   local load1; load1=$(cut -d' ' -f1 /proc/loadavg)
   b1=$(ingest_bytes); m1=$(msns); masters=$(masters_ok)
