@@ -224,12 +224,13 @@ run() { # srt | rtmp
   nap "$WARMUP"
 
   local b0 m0 c0 p0 s0 t0 b1 m1 c1 p1 s1 t1 masters alive
-  b0=$(ingest_bytes); m0=$(msns)
-  t0=$(now); c0=$(tree_ticks "$origin"); p0=$(tree_ticks "${pubs[@]}"); s0=$(sys_busy_ticks)
+  # The byte counters are read right next to the clock so both cover the same window.
+  m0=$(msns)
+  t0=$(now); c0=$(tree_ticks "$origin"); p0=$(tree_ticks "${pubs[@]}"); s0=$(sys_busy_ticks); b0=$(ingest_bytes)
   nap "$DURATION"
-  t1=$(now); c1=$(tree_ticks "$origin"); p1=$(tree_ticks "${pubs[@]}"); s1=$(sys_busy_ticks)
+  t1=$(now); c1=$(tree_ticks "$origin"); p1=$(tree_ticks "${pubs[@]}"); s1=$(sys_busy_ticks); b1=$(ingest_bytes)
   local load1; load1=$(cut -d' ' -f1 /proc/loadavg)
-  b1=$(ingest_bytes); m1=$(msns); masters=$(masters_ok)
+  m1=$(msns); masters=$(masters_ok)
   alive=0; for i in "${pubs[@]}"; do if kill -0 "$i" 2>/dev/null; then alive=$((alive + 1)); fi; done
   kill -0 "$origin" 2>/dev/null || { echo "$proto: the origin died; see $TMP/$proto/origin.log (KEEP=1)" >&2; }
 
