@@ -144,18 +144,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         }
         _ => None,
     };
-    let srt_task = tokio::spawn({
-        let options = ingest::srt::SrtOptions {
+    let srt_thread = ingest::srt::spawn_srt_thread(
+        config.srt.listen,
+        ingest::srt::SrtOptions {
             latency: Duration::from_millis(config.srt.latency_ms),
             passphrase: config.srt.passphrase.clone(),
-        };
-        let (addr, handler, stop) = (config.srt.listen, handler.clone(), stop_rx.clone());
-        async move {
-            if let Err(e) = ingest::srt::serve_srt(addr, options, handler, stop).await {
-                tracing::error!(%addr, "srt: cannot listen on [srt] listen = {addr}: {e}");
-            }
-        }
-    });
+        },
+        handler.clone(),
+        stop_rx.clone(),
+    )
+    .context("cannot start the SRT ingest thread")?;
     let rtmp_shards = ingest::rtmp::IngestShards::start(
         config.rtmp.listen,
         shards,
@@ -183,7 +181,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     if let Some(task) = rtmps_task {
         let _ = task.await;
     }
-    let _ = srt_task.await;
+    let _ = tokio::task::spawn_blocking(move || srt_thread.join()).await;
     let _ = http_task.await;
     catalog.close().await;
     tracing::info!("shutdown complete");
