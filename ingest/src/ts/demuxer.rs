@@ -15,6 +15,7 @@
 //!   [`MAX_QUEUED_EVENTS`] events waiting.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use bytes::{Bytes, BytesMut};
 
@@ -123,6 +124,31 @@ struct EsState {
     pes: Option<Assembling>,
     pts: Unwrapper,
     dts: Unwrapper,
+    /// Size of the previous PES: the next one's buffer is allocated at this size
+    /// once, instead of growing by doubling (video PES are unbounded, §2.4.3.7).
+    last_pes_len: usize,
+}
+
+/// Maps keyed by PID, looked up once or more per TS packet. A PID is 13 bits, so it
+/// is its own hash: SipHash per packet showed up in SRT ingest profiles.
+type PidMap<V> = HashMap<u16, V, BuildHasherDefault<PidHasher>>;
+
+/// The identity hash of a PID (see [`PidMap`]).
+#[derive(Debug, Default)]
+struct PidHasher(u64);
+
+impl Hasher for PidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u16(&mut self, pid: u16) {
+        self.0 = u64::from(pid);
+    }
 }
 
 #[derive(Debug)]
@@ -141,8 +167,8 @@ pub struct TsDemuxer {
     partial: Vec<u8>,
     pmt_pid: Option<u16>,
     pmt_version: Option<u8>,
-    sections: HashMap<u16, SectionAssembler>,
-    streams: HashMap<u16, EsState>,
+    sections: PidMap<SectionAssembler>,
+    streams: PidMap<EsState>,
     events: VecDeque<TsEvent>,
     stats: TsStats,
 }
@@ -259,8 +285,11 @@ impl TsDemuxer {
         if p.unit_start {
             self.flush(p.pid);
             let es = self.streams.get_mut(&p.pid).expect("present");
+            let mut buf =
+                BytesMut::with_capacity(es.last_pes_len.clamp(p.payload.len(), MAX_PES_BYTES));
+            buf.extend_from_slice(p.payload);
             es.pes = Some(Assembling {
-                buf: BytesMut::from(p.payload),
+                buf,
                 expected: None,
                 random_access: p.random_access,
                 discontinuity: p.discontinuity,
@@ -293,6 +322,7 @@ impl TsDemuxer {
         let Some(a) = es.pes.take() else {
             return;
         };
+        es.last_pes_len = a.buf.len();
         if a.oversized {
             self.stats.pes_dropped += 1;
             return;
@@ -394,6 +424,7 @@ impl TsDemuxer {
                 pes: None,
                 pts: Unwrapper::default(),
                 dts: Unwrapper::default(),
+                last_pes_len: 0,
             });
         }
         self.events.push_back(TsEvent::Streams(wanted));
