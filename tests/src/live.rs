@@ -49,3 +49,20 @@ pub fn wait_msn(url: &str, msn: u64, timeout: Duration) -> Result<MediaPlaylist>
         },
     )
 }
+
+/// The newest init segment (the last `EXT-X-MAP`) and the newest complete segment
+/// of the media playlist at `url`, concatenated: a file ffprobe can read.
+pub fn newest_init_and_segment(url: &str) -> Result<Vec<u8>> {
+    let (response, media) = fetch_media(url)?;
+    let text = response.text();
+    let map = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
+        .and_then(|l| l.split('"').next())
+        .context("no EXT-X-MAP")?;
+    let last = media.segments.last().context("no complete segment")?;
+    let mut bytes = http::get(&http::resolve(url, map))?.body;
+    bytes.extend_from_slice(&http::get(&http::resolve(url, &last.uri))?.body);
+    Ok(bytes)
+}

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use tests::http;
+use tests::live;
 use tests::monitor::PlaylistMonitor;
 use tests::origin::{unique_key, Origin, OriginConfig};
 use tests::process::Supervised;
@@ -113,24 +114,9 @@ fn send_paced(stream: &[u8], to: std::net::SocketAddr, duration: Duration) -> Re
     Ok(())
 }
 
-/// The newest `EXT-X-MAP` and segment of `rendition` in `channel`, concatenated.
+/// The newest init and segment of `rendition` in `channel`, concatenated.
 fn newest_init_and_segment(origin: &Origin, channel: &str, rendition: &str) -> Result<Vec<u8>> {
-    let url = origin.live_url(channel, &format!("{rendition}/index.m3u8"));
-    let text = http::get(&url)?.text();
-    let map = text
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
-        .and_then(|l| l.split('"').next())
-        .context("no EXT-X-MAP")?;
-    let segment = text
-        .lines()
-        .rev()
-        .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .context("no segment")?;
-    let mut bytes = http::get(&http::resolve(&url, map))?.body;
-    bytes.extend_from_slice(&http::get(&http::resolve(&url, segment))?.body);
-    Ok(bytes)
+    live::newest_init_and_segment(&origin.live_url(channel, &format!("{rendition}/index.m3u8")))
 }
 
 fn free_udp_port() -> Result<u16> {

@@ -14,9 +14,10 @@
 
 use std::time::Duration;
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use tests::ffprobe;
 use tests::http;
+use tests::live;
 use tests::m3u8;
 use tests::origin::{unique_key, Origin, OriginConfig};
 use tests::process::Supervised;
@@ -106,21 +107,12 @@ fn publisher(origin: &Origin, url: &str) -> Result<Supervised> {
     )
 }
 
-/// The newest init segment and complete segment of a media playlist, and the
-/// media sequence numbers it lists.
+/// The newest init + segment of a rendition, and the media sequence numbers its
+/// playlist lists.
 fn newest_media(origin: &Origin, channel: &str, rendition: &str) -> Result<(Vec<u8>, Vec<u64>)> {
     let url = origin.live_url(channel, &format!("{rendition}/index.m3u8"));
-    let text = http::get(&url)?.text();
-    let media = m3u8::parse_media(&text)?;
-    let map = text
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
-        .and_then(|l| l.split('"').next())
-        .context("no EXT-X-MAP")?;
-    let last = media.segments.last().context("no complete segment")?;
-    let mut bytes = http::get(&http::resolve(&url, map))?.body;
-    bytes.extend_from_slice(&http::get(&http::resolve(&url, &last.uri))?.body);
+    let bytes = live::newest_init_and_segment(&url)?;
+    let (_, media) = live::fetch_media(&url)?;
     Ok((bytes, media.segments.iter().map(|s| s.msn).collect()))
 }
 
