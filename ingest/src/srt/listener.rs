@@ -1,40 +1,37 @@
 //! The SRT listener: one UDP port, many publishers, MPEG-TS inside.
 //!
-//! For each caller (srt-tokio hands us the request during the handshake, before
-//! it is accepted):
+//! For each caller ([`super::driver`] sees its request during the handshake,
+//! before it is accepted; the rules are in [`super::admission`]):
 //! 1. the stream id names the key ([`super::stream_id`]);
 //! 2. encryption must match the listener: a passphrase configured means callers
 //!    must encrypt, none means they must not. This check also guards
-//!    srt-protocol 0.4.4, which panics (taking the whole listener down) when an
+//!    srt-protocol 0.4.4, which panics when an
 //!    encrypting caller meets a listener without key settings, or on a key-size
 //!    mismatch — so the caller's key size is always the one accepted;
 //! 3. [`PublishHandler::check`] authorises the key (the catalog, as for RTMP)
 //!    without going live;
 //! 4. the handshake completes (a wrong passphrase fails here), and only then
 //!    [`PublishHandler::publish`] makes the channel live;
-//! 5. each SRT message (usually 7 TS packets) goes through [`TsDemuxer`] and
-//!    [`TsFrames`] into the sink; damaged input is counted and logged by
-//!    [`InputErrorReport`] and the connection goes on.
+//! 5. each SRT message (usually 7 TS packets) goes through
+//!    [`TsDemuxer`](crate::ts::TsDemuxer) and [`TsFrames`](crate::ts::TsFrames)
+//!    into the sink ([`super::driver_conn`]); damaged input is counted and
+//!    logged by [`InputErrorReport`](super::input_errors::InputErrorReport) and
+//!    the connection goes on.
 //!
 //! A refusal is logged without the key and reported to
 //! [`PublishHandler::handshake_failed`] (`protocol = "srt"`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use srt_protocol::settings::KeySettings;
-use srt_tokio::access::{RejectReason, ServerRejectReason};
-use srt_tokio::options::{KeySize, PacketSize, Passphrase};
-use srt_tokio::{ConnectionRequest, SrtListener};
+use srt_protocol::options::{ByteCount, ListenerOptions, PacketSize, SocketOptions};
+use srt_protocol::settings::ConnInitSettings;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use super::input_errors::{DatagramErrorReport, InputErrorReport};
-use super::stream_id::publish_key;
-use crate::publish::{MediaSink, PublishHandler, PublishRequest};
-use crate::ts::{FrameEvent, TsDemuxer, TsFrames};
+use super::driver::{self, DriverConfig};
+use crate::publish::PublishHandler;
 
 /// The application every SRT publisher publishes to (as `rtmp://…/live`).
 pub const SRT_APP: &str = "live";
@@ -60,15 +57,20 @@ impl std::fmt::Debug for SrtOptions {
     }
 }
 
+/// The UDP socket's receive buffer (`SO_RCVBUF`; srt-protocol's default is
+/// 64 KiB). The driver reads the socket once per tick while busy
+/// ([`super::driver::TICK`]), so datagrams of all publishers queue in
+/// the kernel meanwhile; Linux doubles the value and caps it at `rmem_max`.
+pub const UDP_RECEIVE_BUFFER: u64 = 1 << 20;
+
 /// How long to wait before binding again after the listener died.
 pub const REBIND_DELAY: Duration = Duration::from_secs(1);
 
 /// Binds `addr` and serves SRT publishers until `shutdown` becomes `true`.
 ///
-/// If srt-tokio's listener task ends on its own (srt-protocol 0.4.4 can panic on
-/// a crafted handshake; see docs/decisions.md), the port is bound again after
-/// [`REBIND_DELAY`] and the failure is counted as a handshake failure. Publishers
-/// already connected are lost with it, but the port keeps taking new ones.
+/// One task ([`super::driver`]) owns the socket, the handshakes and every
+/// connection. If the socket fails, live publishers end, the failure is counted
+/// as a handshake failure, and the port is bound again after [`REBIND_DELAY`].
 pub async fn serve_srt(
     addr: SocketAddr,
     options: SrtOptions,
@@ -77,13 +79,9 @@ pub async fn serve_srt(
 ) -> std::io::Result<()> {
     let mut first = true;
     loop {
-        let bound = SrtListener::builder()
-            .latency(options.latency)
-            .set(|o| o.sender.max_payload_size = PacketSize(ANNOUNCED_PAYLOAD))
-            .bind(addr)
-            .await;
-        let (mut listener, mut incoming) = match bound {
-            Ok(pair) => pair,
+        let socket_options = socket_options(addr, &options)?;
+        let socket = match srt_tokio::bind_socket(&socket_options).await {
+            Ok(socket) => socket,
             // The first bind reports the error; later ones retry (the old socket may
             // still be closing).
             Err(e) if first => return Err(e),
@@ -95,184 +93,27 @@ pub async fn serve_srt(
         };
         first = false;
         info!(%addr, latency_ms = options.latency.as_millis() as u64, encrypted = options.passphrase.is_some(), "srt: listening");
-        let requests = incoming.incoming();
-        let mut statistics = listener.statistics().clone();
-        let mut garbage = DatagramErrorReport::default();
-        let conn_shutdown = shutdown.clone();
-        loop {
-            tokio::select! {
-                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
-                Some(stats) = statistics.next() => {
-                    garbage.update(stats.rx_parse_errors, &*handler, addr, Instant::now());
-                }
-                request = requests.next() => match request {
-                    Some(request) => {
-                        let (options, handler, stop) = (options.clone(), handler.clone(), conn_shutdown.clone());
-                        tokio::spawn(connection(request, options, handler, stop));
-                    }
-                    None => break,
-                },
-            }
+        let config = DriverConfig {
+            settings: ConnInitSettings::from(socket_options),
+            passphrase: options.passphrase.clone(),
+            handler: handler.clone(),
+        };
+        match driver::run(socket, config, &mut shutdown).await {
+            Ok(()) => return Ok(()),
+            Err(e) => warn!(%addr, "srt: the listener's socket failed ({e}); binding again"),
         }
-        warn!(%addr, "srt: the listener stopped unexpectedly; binding again");
         handler.handshake_failed("srt");
         tokio::time::sleep(REBIND_DELAY).await;
     }
 }
 
-async fn refuse(
-    request: ConnectionRequest,
-    handler: &dyn PublishHandler,
-    why: &str,
-    reason: ServerRejectReason,
-) {
-    let peer = request.remote();
-    warn!(%peer, "srt: refusing {peer}: {why}");
-    handler.handshake_failed("srt");
-    let _ = request.reject(RejectReason::Server(reason)).await;
-}
-
-async fn connection(
-    request: ConnectionRequest,
-    options: SrtOptions,
-    handler: Arc<dyn PublishHandler>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let peer = request.remote();
-    let key = match publish_key(request.stream_id().map(|s| s.as_str())) {
-        Ok(key) => key,
-        Err(e) => {
-            return refuse(
-                request,
-                &*handler,
-                &e.to_string(),
-                ServerRejectReason::BadRequest,
-            )
-            .await
-        }
-    };
-    let caller_encrypts = request.key_size() != KeySize::Unspecified;
-    let key_settings = match (&options.passphrase, caller_encrypts) {
-        (None, false) => None,
-        (None, true) => {
-            return refuse(
-                request,
-                &*handler,
-                "caller encrypts but this listener has no passphrase",
-                ServerRejectReason::Unacceptable,
-            )
-            .await
-        }
-        (Some(_), false) => {
-            return refuse(
-                request,
-                &*handler,
-                "a passphrase is required on this listener",
-                ServerRejectReason::Unauthorized,
-            )
-            .await
-        }
-        (Some(p), true) => match Passphrase::try_from(p.clone()) {
-            Ok(passphrase) => Some(KeySettings {
-                key_size: request.key_size(),
-                passphrase,
-            }),
-            Err(_) => {
-                return refuse(
-                    request,
-                    &*handler,
-                    "the configured passphrase is unusable",
-                    ServerRejectReason::InternalServerError,
-                )
-                .await
-            }
-        },
-    };
-    let publish = PublishRequest {
-        app: SRT_APP.to_owned(),
-        stream_key: key,
-        peer,
-    };
-    // The key is checked before the handshake completes (so an unknown key gets an
-    // SRT rejection the caller can show), but the channel goes live only after it
-    // completes: a wrong passphrase must not start a stream (or its webhooks).
-    if let Err(rejection) = handler.check(&publish).await {
-        warn!(%peer, "srt: publish rejected: {rejection}");
-        let _ = request
-            .reject(RejectReason::Server(ServerRejectReason::Forbidden))
-            .await;
-        return;
-    }
-    let mut socket = match request.accept(key_settings).await {
-        Ok(socket) => socket,
-        Err(e) => {
-            warn!(%peer, "srt: handshake with {peer} failed (wrong passphrase?): {e}");
-            handler.handshake_failed("srt");
-            return;
-        }
-    };
-    let mut sink = match handler.publish(publish).await {
-        Ok(sink) => sink,
-        Err(rejection) => {
-            // Lost a race (another publisher took the channel since the check):
-            // the handshake is done, so closing is the only answer left.
-            warn!(%peer, "srt: publish rejected after the handshake: {rejection}");
-            let _ = socket.close().await;
-            return;
-        }
-    };
-    info!(%peer, channel = sink.channel(), "srt: {peer} publishing to channel {}", sink.channel());
-    let mut demuxer = TsDemuxer::new();
-    let mut frames = TsFrames::new();
-    let mut out = Vec::new();
-    let mut bytes_in = 0u64;
-    let mut errors = InputErrorReport::default();
-    let reason = loop {
-        tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => break "server shutting down".to_owned(),
-            message = socket.next() => match message {
-                Some(Ok((_, data))) => {
-                    bytes_in += data.len() as u64;
-                    demuxer.handle_input(&data);
-                    while let Some(event) = demuxer.poll_event() {
-                        frames.handle(event, &mut out);
-                    }
-                    deliver(&mut *sink, &mut out);
-                    errors.update(&demuxer.stats(), &frames.stats(), &*handler, peer, sink.channel(), Instant::now());
-                    if sink.kicked() {
-                        break "publisher kicked by an operator".to_owned();
-                    }
-                }
-                Some(Err(e)) => break format!("socket error: {e}"),
-                None => break "peer closed the connection".to_owned(),
-            },
-        }
-    };
-    demuxer.finish();
-    while let Some(event) = demuxer.poll_event() {
-        frames.handle(event, &mut out);
-    }
-    deliver(&mut *sink, &mut out);
-    let (ts, fr) = (demuxer.stats(), frames.stats());
-    errors.update(&ts, &fr, &*handler, peer, sink.channel(), Instant::now());
-    info!(
-        %peer,
-        channel = sink.channel(),
-        bytes_in,
-        continuity_errors = ts.continuity_errors,
-        sync_losses = ts.sync_losses,
-        pmt_changes = ts.pmt_changes,
-        malformed = fr.malformed,
-        "srt: closing {peer}: {reason}"
-    );
-    sink.end();
-}
-
-fn deliver(sink: &mut dyn MediaSink, out: &mut Vec<FrameEvent>) {
-    for event in out.drain(..) {
-        match event {
-            FrameEvent::Track(track) => sink.track(track),
-            FrameEvent::Frame(frame) => sink.frame(frame),
-        }
-    }
+/// srt-protocol's options for the listener: `options.latency` both ways (the
+/// TSBPD delay, draft-sharabayko-srt §4.5) and [`ANNOUNCED_PAYLOAD`].
+fn socket_options(addr: SocketAddr, options: &SrtOptions) -> std::io::Result<SocketOptions> {
+    let mut socket = SocketOptions::default();
+    socket.sender.peer_latency = options.latency;
+    socket.receiver.latency = options.latency;
+    socket.sender.max_payload_size = PacketSize(ANNOUNCED_PAYLOAD);
+    socket.connect.udp_recv_buffer_size = ByteCount(UDP_RECEIVE_BUFFER);
+    Ok(ListenerOptions::with(addr, socket)?.into_value().socket)
 }
