@@ -214,3 +214,63 @@ fn run_passphrase() -> Result<()> {
     })?;
     Ok(())
 }
+
+#[test]
+fn srt_publisher_kicked_by_an_operator() {
+    run_kick().unwrap();
+}
+
+/// The control API's kick disconnects an SRT publisher (ffmpeg exits) and the
+/// channel is no longer live; the SRT port keeps taking publishers.
+fn run_kick() -> Result<()> {
+    const ADMIN_KEY: &str = "srt-test-admin-key-0123456789";
+    let key = unique_key("srtkick");
+    let origin = Origin::start(OriginConfig {
+        channels: vec![("kickme".into(), key.clone())],
+        extra_toml: format!("[api]\nadmin_keys = [\"{ADMIN_KEY}\"]\n"),
+        ..OriginConfig::default()
+    })?;
+    let sid = format!("publish/live/{key}");
+    let mut publisher = push(
+        &origin,
+        &srt_url(&origin, &sid, ""),
+        Video::H264,
+        "srt-kick",
+    )?;
+    wait("segments", Duration::from_secs(40), || {
+        segments(&origin, "kickme") >= 2
+    })?;
+    let (status, body) = tests::http::api_call(
+        "POST",
+        &origin.url("/api/v1/channels/kickme/kick"),
+        Some(ADMIN_KEY),
+        None,
+    )?;
+    ensure!(
+        status == 200 && body["kicked"] == true,
+        "kick: {status} {body}"
+    );
+    wait(
+        "the kicked SRT publisher to be disconnected",
+        Duration::from_secs(20),
+        || matches!(publisher.try_wait(), Ok(Some(_))),
+    )?;
+    ensure!(
+        origin.log().contains("publisher kicked by an operator"),
+        "a log line for the kick"
+    );
+    // A new publisher with the same key is taken again.
+    let _again = push(
+        &origin,
+        &srt_url(&origin, &sid, ""),
+        Video::H264,
+        "srt-again",
+    )?;
+    let before = segments(&origin, "kickme");
+    wait(
+        "the channel to advance again",
+        Duration::from_secs(40),
+        || segments(&origin, "kickme") >= before + 2,
+    )?;
+    Ok(())
+}
