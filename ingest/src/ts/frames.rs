@@ -304,14 +304,7 @@ fn aac(
         let rate = info.map_or(48_000, |i| i.sample_rate.max(1));
         let samples = u64::from(info.map_or(1024, |i| i.samples_per_frame));
         let t = pts + index * samples * CLOCK_HZ / u64::from(rate);
-        out.push(FrameEvent::Frame(Frame {
-            kind: MediaKind::Audio,
-            track: s.id,
-            dts: t as i64,
-            pts: t as i64,
-            keyframe: true,
-            data: data.slice(at + header..at + len),
-        }));
+        out.push(audio_frame(s.id, t, data.slice(at + header..at + len)));
         at += len;
         index += 1;
     }
@@ -370,14 +363,7 @@ fn opus(
             break;
         };
         let t = pts + samples * CLOCK_HZ / u64::from(OPUS_CLOCK_HZ);
-        out.push(FrameEvent::Frame(Frame {
-            kind: MediaKind::Audio,
-            track: s.id,
-            dts: t as i64,
-            pts: t as i64,
-            keyframe: true,
-            data: unit.data,
-        }));
+        out.push(audio_frame(s.id, t, unit.data));
         samples += u64::from(n);
     }
     if malformed {
@@ -400,6 +386,19 @@ fn opus_pre_skip(units: &[OpusAccessUnit]) -> Option<u16> {
         }
     }
     Some(total)
+}
+
+/// One audio access unit at `t` (90 kHz): audio has no reordering, and every unit
+/// is a random access point.
+fn audio_frame(track: TrackId, t: u64, data: Bytes) -> FrameEvent {
+    FrameEvent::Frame(Frame {
+        kind: MediaKind::Audio,
+        track,
+        dts: t as i64,
+        pts: t as i64,
+        keyframe: true,
+        data,
+    })
 }
 
 #[cfg(test)]
