@@ -289,6 +289,20 @@ impl Origin {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+
+    /// Starts a client `program` (ffmpeg, srt-live-transmit, …) that lives no
+    /// longer than the test, its output in `{name}.out` / `{name}.err` in
+    /// [`Origin::dir`].
+    pub fn spawn_beside(&self, name: &str, program: &str, args: &[String]) -> Result<Supervised> {
+        Supervised::spawn(
+            name,
+            Path::new(program),
+            args,
+            &[],
+            &self.dir().join(format!("{name}.out")),
+            &self.dir().join(format!("{name}.err")),
+        )
+    }
 }
 
 impl Drop for Origin {

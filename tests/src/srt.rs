@@ -1,7 +1,6 @@
 //! SRT publishing helpers: ffmpeg (libsrt) pushing MPEG-TS, stream URLs, and
 //! polling a channel's progress and the origin's metrics.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Result};
@@ -67,14 +66,7 @@ pub fn push(origin: &Origin, url: &str, video: Video, name: &str) -> Result<Supe
             .iter()
             .map(|s| s.to_string()),
     );
-    Supervised::spawn(
-        name,
-        Path::new("ffmpeg"),
-        &args,
-        &[],
-        &origin.dir().join(format!("{name}.out")),
-        &origin.dir().join(format!("{name}.err")),
-    )
+    origin.spawn_beside(name, "ffmpeg", &args)
 }
 
 /// `srt://` URL of the origin's SRT listener for `stream_id`, in ffmpeg's form

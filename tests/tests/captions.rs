@@ -61,14 +61,7 @@ fn push(origin: &Origin, input: &Path, format: &str, url: &str, name: &str) -> R
     .iter()
     .map(|s| s.to_string())
     .collect();
-    Supervised::spawn(
-        name,
-        Path::new("ffmpeg"),
-        &args,
-        &[],
-        &origin.dir().join(format!("{name}.out")),
-        &origin.dir().join(format!("{name}.err")),
-    )
+    origin.spawn_beside(name, "ffmpeg", &args)
 }
 
 fn get_text(url: &str) -> Result<String> {

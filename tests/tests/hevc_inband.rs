@@ -28,7 +28,6 @@ use tests::http;
 use tests::live::{fetch_media, wait_segments};
 use tests::m3u8;
 use tests::origin::{Origin, OriginConfig};
-use tests::process::Supervised;
 use tests::rtmp_raw;
 use tests::tools;
 
@@ -432,15 +431,9 @@ fn h264_sps_and_pps_repeated_by_x264_are_stripped() {
     .chain(["-c", "copy", "-f", "flv"].iter().map(|s| s.to_string()))
     .chain([origin.rtmp_url(&key)])
     .collect();
-    let _publisher = Supervised::spawn(
-        "ffmpeg-x264",
-        Path::new("ffmpeg"),
-        &args,
-        &[],
-        &origin.dir().join("x264.out"),
-        &origin.dir().join("x264.err"),
-    )
-    .expect("ffmpeg publishes");
+    let _publisher = origin
+        .spawn_beside("ffmpeg-x264", "ffmpeg", &args)
+        .expect("ffmpeg publishes");
     let media_url = origin.live_url(&channel, "video0/index.m3u8");
     let pl = wait_segments(&media_url, 2, Duration::from_secs(30)).expect("2 segments");
     let mut checks = Checks::new();

@@ -20,7 +20,6 @@ use tests::http;
 use tests::live;
 use tests::monitor::PlaylistMonitor;
 use tests::origin::{unique_key, Origin, OriginConfig};
-use tests::process::Supervised;
 use tests::srt::{metric, push, segments, srt_url, wait, Video};
 use tests::{ffprobe, tools};
 
@@ -155,18 +154,15 @@ fn run() -> Result<()> {
         "srt://{}?streamid=publish/live/{relayed_key}&latency=200",
         origin.srt
     );
-    let _relay = Supervised::spawn(
+    let _relay = origin.spawn_beside(
         "srt-live-transmit",
-        Path::new("srt-live-transmit"),
+        "srt-live-transmit",
         &[
             "-a:no".to_owned(),
             "-ll:warn".to_owned(),
             format!("udp://:{udp_port}"),
             srt_out,
         ],
-        &[],
-        &origin.dir().join("relay.out"),
-        &origin.dir().join("relay.err"),
     )?;
     // srt-live-transmit connects its SRT output once input arrives; give it a
     // moment to bind the UDP port first.

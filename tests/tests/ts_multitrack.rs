@@ -97,14 +97,7 @@ fn publisher(origin: &Origin, url: &str) -> Result<Supervised> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    Supervised::spawn(
-        "ffmpeg-multitrack",
-        std::path::Path::new("ffmpeg"),
-        &args,
-        &[],
-        &origin.dir().join("ffmpeg.out"),
-        &origin.dir().join("ffmpeg.err"),
-    )
+    origin.spawn_beside("ffmpeg-multitrack", "ffmpeg", &args)
 }
 
 /// The newest init + segment of a rendition, and the media sequence numbers its
