@@ -94,15 +94,7 @@ impl Default for Http3Config {
     }
 }
 
-/// `[tls]`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM certificate chain. TLS is on when both `cert` and `key` are set.
-    pub cert: Option<PathBuf>,
-    /// PEM private key.
-    pub key: Option<PathBuf>,
-}
+pub use edge::tls::TlsSection as TlsConfig;
 
 /// `[rtmp]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -304,9 +296,7 @@ impl Config {
                 "[packaging] reconnect_grace_s must be 0..=3600".into(),
             ));
         }
-        if self.tls.cert.is_some() != self.tls.key.is_some() {
-            return Err(ConfigError::Invalid("[tls] needs both cert and key".into()));
-        }
+        self.tls.validate().map_err(ConfigError::Invalid)?;
         if self
             .srt
             .passphrase

@@ -63,12 +63,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             .context("loading the playback token key")?,
     );
 
-    let tls = match (&config.tls.cert, &config.tls.key) {
-        (Some(cert), Some(key)) => {
-            Some(edge::tls::server_config(cert, key).context("loading [tls] cert/key")?)
-        }
-        _ => None,
-    };
+    let certificates = edge::tls::Certificates::load(&config.tls).context("loading [tls]")?;
+    let tls = certificates
+        .as_ref()
+        .map(|c| c.tcp_config())
+        .transpose()
+        .context("[tls]")?;
     let http_listener = TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot listen on [http] listen = {}", config.http.listen))?;
@@ -125,18 +125,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     // One RTMP shard (thread + single-threaded runtime) per core; see ingest::rtmp::shards.
     let shards = std::thread::available_parallelism().map_or(1, |n| n.get());
     // RTMPS: the origin's certificate, no ALPN (RTMP clients send none).
-    let rtmps_task = match (config.rtmp.tls_listen, &config.tls.cert, &config.tls.key) {
-        (Some(addr), Some(cert), Some(key)) => {
-            let mut tls = (*edge::tls::server_config(cert, key)
-                .context("loading [tls] cert/key for RTMPS")?)
-            .clone();
-            tls.alpn_protocols.clear();
+    let rtmps_task = match (config.rtmp.tls_listen, &certificates) {
+        (Some(addr), Some(certificates)) => {
+            let tls = certificates.rtmps_config().context("[tls] for RTMPS")?;
             let listener = TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on [rtmp] tls_listen = {addr}"))?;
             Some(tokio::spawn(ingest::rtmp::serve_tls(
                 listener,
-                tokio_rustls::TlsAcceptor::from(Arc::new(tls)),
+                tokio_rustls::TlsAcceptor::from(tls),
                 handler.clone(),
                 ingest::rtmp::RtmpLimits::default(),
                 stop_rx.clone(),

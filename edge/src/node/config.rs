@@ -137,18 +137,7 @@ impl Default for Http3Section {
     }
 }
 
-/// `[tls]`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TlsSection {
-    /// PEM certificate chain.
-    pub cert: Option<PathBuf>,
-    /// PEM private key.
-    pub key: Option<PathBuf>,
-    /// More certificates, chosen by the client's SNI name; `cert`/`key` stay the
-    /// default for other names and clients without SNI.
-    pub sni: Vec<crate::tls::SniCertificate>,
-}
+pub use crate::tls::TlsSection;
 
 /// `[upstream]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -320,17 +309,7 @@ impl EdgeConfig {
         if h.header_timeout_ms == 0 || h.idle_timeout_ms == 0 {
             return invalid("[http] header_timeout_ms and idle_timeout_ms must be > 0".into());
         }
-        if self.tls.cert.is_some() != self.tls.key.is_some() {
-            return invalid("[tls] needs both cert and key".into());
-        }
-        if !self.tls.sni.is_empty() && self.tls.cert.is_none() {
-            return invalid(
-                "[[tls.sni]] certificates need the default [tls] cert and key too".into(),
-            );
-        }
-        if self.tls.sni.iter().any(|s| s.names.is_empty()) {
-            return invalid("[[tls.sni]] entries need at least one name".into());
-        }
+        self.tls.validate().map_err(ConfigError::Invalid)?;
         if self.cache.memory.bytes < 1 << 20 {
             return invalid("[cache.memory] bytes must be at least 1 MiB".into());
         }

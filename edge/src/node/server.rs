@@ -101,16 +101,13 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
         disk.clone(),
         metrics,
     ));
-    let tls = match (&config.tls.cert, &config.tls.key) {
-        (Some(cert), Some(key)) if config.tls.sni.is_empty() => {
-            Some(crate::tls::server_config(cert, key).context("loading [tls] cert/key")?)
-        }
-        (Some(cert), Some(key)) => Some(
-            crate::tls::server_config_with_sni((cert, key), &config.tls.sni)
-                .context("loading [tls] cert/key and [[tls.sni]]")?,
-        ),
-        _ => None,
-    };
+    let certificates = crate::tls::Certificates::load(&config.tls)
+        .context("loading [tls] cert/key and [[tls.sni]]")?;
+    let tls = certificates
+        .as_ref()
+        .map(|c| c.tcp_config())
+        .transpose()
+        .context("[tls]")?;
     let tokens = if config.auth.public_key.is_empty() {
         None
     } else {

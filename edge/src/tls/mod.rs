@@ -9,6 +9,9 @@
 //! One certificate ([`server_config`]) or several chosen by the client's SNI name
 //! ([`server_config_with_sni`], [`sni`]).
 //!
+//! [`Certificates`] is what the binaries use: built from `[tls]` ([`TlsSection`]),
+//! it gives the TCP, QUIC and RTMPS configurations one resolver.
+//!
 //! Loading reads files synchronously: call it at start-up, not on a request path.
 
 use std::fs::File;
@@ -20,8 +23,12 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
 
+pub mod certificates;
+pub mod section;
 pub mod sni;
 
+pub use certificates::{Certificates, ALPN_H3};
+pub use section::TlsSection;
 pub use sni::{SniCertificate, SniResolver};
 
 /// ALPN protocol identifiers offered, most preferred first.
@@ -89,7 +96,7 @@ pub fn server_config_with_sni(
 }
 
 /// Reads a PEM certificate chain and private key.
-fn load_pem(
+pub(crate) fn load_pem(
     cert: &Path,
     key: &Path,
 ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
