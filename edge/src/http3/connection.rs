@@ -66,6 +66,10 @@ pub(crate) async fn serve(incoming: quinn::Incoming, shared: Arc<Shared>) {
     let mut stop = shared.stop.clone();
     let mut draining = false;
     loop {
+        if draining && requests.is_empty() {
+            // GOAWAY sent and nothing in flight: the client reconnects elsewhere.
+            break;
+        }
         tokio::select! {
             accepted = h3.accept() => match accepted {
                 Ok(Some(resolver)) => {
