@@ -223,6 +223,9 @@ impl H3Client {
             .with_root_certificates(roots)
             .with_no_client_auth();
         tls.alpn_protocols = vec![b"h3".to_vec()];
+        // Resumption tickets are kept in memory (rustls's default) and offered
+        // for 0-RTT when the server allowed it (`connect_early`).
+        tls.enable_early_data = true;
         let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)?;
         let config = quinn::ClientConfig::new(Arc::new(crypto));
         let endpoint = {
@@ -262,12 +265,54 @@ impl H3Client {
         Ok(())
     }
 
+    /// Drops the connection (the resumption ticket stays with the client).
+    pub fn disconnect(&mut self) {
+        self.send = None;
+    }
+
+    /// Opens a new connection with 0-RTT when a ticket allows it; whether the
+    /// requests that follow (until the handshake completes) go out as early data.
+    pub fn connect_early(&mut self) -> Result<bool> {
+        self.send = None;
+        let (endpoint, server) = (self.endpoint.clone(), self.server);
+        let (send, early) = self.runtime.block_on(async move {
+            let connecting = endpoint.connect(server, "localhost")?;
+            let (conn, early) = match connecting.into_0rtt() {
+                Ok((conn, _accepted)) => (conn, true),
+                Err(connecting) => (
+                    tokio::time::timeout(Duration::from_secs(10), connecting)
+                        .await
+                        .context("handshake timed out")??,
+                    false,
+                ),
+            };
+            let (mut driver, send) = h3::client::new(h3_quinn::Connection::new(conn)).await?;
+            tokio::spawn(async move {
+                let _ = std::future::poll_fn(|cx| driver.poll_close(cx)).await;
+            });
+            anyhow::Ok((send, early))
+        })?;
+        self.send = Some(send);
+        Ok(early)
+    }
+
     /// `GET path` with extra `headers`, on the connection (opened if needed).
     pub fn get(&mut self, path: &str, headers: &[(&str, String)]) -> Result<H3Response> {
+        self.request("GET", path, headers, None)
+    }
+
+    /// `method path` with extra `headers` and an optional body.
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<H3Response> {
         self.connect()?;
         let mut send = self.send.clone().context("connected")?;
         let uri = format!("https://localhost:{}{path}", self.server.port());
-        let mut req = http::Request::get(uri);
+        let mut req = http::Request::builder().method(method).uri(uri);
         for (k, v) in headers {
             req = req.header(*k, v);
         }
@@ -275,6 +320,9 @@ impl H3Client {
         self.runtime.block_on(async move {
             tokio::time::timeout(Duration::from_secs(20), async move {
                 let mut stream = send.send_request(req).await?;
+                if let Some(body) = body {
+                    stream.send_data(bytes::Bytes::from(body)).await?;
+                }
                 stream.finish().await?;
                 let resp = stream.recv_response().await?;
                 let mut body = Vec::new();

@@ -28,8 +28,11 @@ pub(crate) async fn serve(incoming: quinn::Incoming, shared: Arc<Shared>) {
     };
     let (connection, early) = if shared.early_data {
         match connecting.into_0rtt() {
-            Ok((connection, accepted)) => (connection, EarlyData::pending(accepted)),
-            // No 0-RTT keys (no ticket, or a full handshake): wait for it as usual.
+            Ok((connection, handshake)) => {
+                let early = EarlyData::pending(handshake, connection.clone());
+                (connection, early)
+            }
+            // quinn always hands a server connection over; kept for completeness.
             Err(connecting) => match handshake(connecting, shared.handshake_timeout).await {
                 Ok(c) => (c, EarlyData::confirmed_connection()),
                 Err(reason) => return handshake_failed(&shared, peer, reason),

@@ -18,12 +18,18 @@ impl EarlyData {
         Self(None)
     }
 
-    /// A 0-RTT connection; true once `accepted` resolves (false: the handshake
-    /// failed, the early requests must not be served).
-    pub(crate) fn pending(accepted: quinn::ZeroRttAccepted) -> Self {
+    /// A 0-RTT connection; true once `handshake` resolves with the connection
+    /// open (false: the handshake failed, the early requests must not be served).
+    /// On a server, quinn's `ZeroRttAccepted` only says *that* the handshake
+    /// ended; whether it succeeded is whether the connection is still open.
+    pub(crate) fn pending(
+        handshake: quinn::ZeroRttAccepted,
+        connection: quinn::Connection,
+    ) -> Self {
         let (tx, rx) = watch::channel(None);
         tokio::spawn(async move {
-            let _ = tx.send(Some(accepted.await));
+            let _ = handshake.await;
+            let _ = tx.send(Some(connection.close_reason().is_none()));
         });
         Self(Some(rx))
     }
