@@ -7,6 +7,8 @@
 //! - ngtcp2's client (`gtlsclient`) and aioquic's `http3_client.py` fetch the
 //!   multivariant playlist, the init segment and two media segments over HTTP/3;
 //!   every body has the SHA-256 of the HTTP/1.1 (curl, TLS) body;
+//! - a byte range over HTTP/3 is a 206 with the same bytes (the shared pipeline);
+//! - the UDP socket uses GSO and GRO (`ferrocast_http3_udp_segments` > 1);
 //! - both also complete an LL-HLS blocking playlist request (`_HLS_msn` of a
 //!   segment not yet out) with a playlist that holds it;
 //! - `Alt-Svc: h3=":PORT"` is on HTTP/1.1 and HTTP/2 responses; an edge with
@@ -117,6 +119,31 @@ fn run_clients() -> Result<()> {
         let (bodies, log) = h3::aioquic_fetch(&urls, &tls.cert, &dir.path().join("aioquic"))?;
         ensure!(log.contains("Response received"), "aioquic log: {log}");
         compare("aioquic", &bodies)
+    });
+    checks.run(
+        "a byte range over HTTP/3 → 206 with the same bytes",
+        || {
+            let segment = urls.last().context("a segment")?;
+            let path = segment.trim_start_matches(&edge.https_url(""));
+            let mut client = H3Client::new("127.0.0.1:0".parse()?, &tls.cert, udp_addr(&edge))?;
+            let full = client.get(path, &[])?;
+            ensure!(
+                full.status == 200 && full.body.len() > 1000,
+                "{}",
+                full.status
+            );
+            let r = client.get(path, &[("range", "bytes=100-1099".into())])?;
+            ensure!(r.status == 206, "range status {}", r.status);
+            ensure!(r.body == full.body[100..1100], "range bytes differ");
+            Ok(())
+        },
+    );
+    checks.run("GSO and GRO in use on this kernel", || {
+        for direction in ["send", "receive"] {
+            let n = edge.metric("ferrocast_http3_udp_segments", &[("direction", direction)])?;
+            ensure!(n > 1.0, "{direction}: {n} segment(s) per call");
+        }
+        Ok(())
     });
     checks.run("LL-HLS blocking playlist request over HTTP/3", || {
         for (n, client) in ["gtlsclient", "aioquic"].iter().enumerate() {
