@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
 use sha2::{Digest, Sha256};
+use tempfile::TempDir;
 use tests::checks::{wait_for, Checks};
 use tests::edge::{Edge, EdgeConfig};
 use tests::fixture::LiveFixture;
@@ -79,11 +80,17 @@ fn third_party_clients_fetch_the_same_bytes() {
     run_clients().unwrap();
 }
 
-fn run_clients() -> Result<()> {
+/// A live origin with `segments` complete segments, a temp dir and a certificate.
+fn live_with_tls(segments: usize) -> Result<(LiveFixture, m3u8::MediaPlaylist, TempDir, TlsFiles)> {
     let mut fixture = LiveFixture::start(origin_config(), &PublishOptions::default())?;
     let dir = tempfile::tempdir()?;
     let tls = TlsFiles::self_signed(dir.path())?;
-    let media = fixture.wait_segments(RENDITION, 3)?;
+    let media = fixture.wait_segments(RENDITION, segments)?;
+    Ok((fixture, media, dir, tls))
+}
+
+fn run_clients() -> Result<()> {
+    let (fixture, media, dir, tls) = live_with_tls(3)?;
     let edge = tls_edge(&fixture, &tls, &[])?;
     let live = |rest: &str| edge.https_url(&format!("/live/{}/{rest}", fixture.channel));
     let map = media.map_uri.clone().context("EXT-X-MAP")?;
@@ -221,10 +228,7 @@ fn hostile_quic_is_refused_and_counted() {
 }
 
 fn run_hostile() -> Result<()> {
-    let mut fixture = LiveFixture::start(origin_config(), &PublishOptions::default())?;
-    let dir = tempfile::tempdir()?;
-    let tls = TlsFiles::self_signed(dir.path())?;
-    fixture.wait_segments(RENDITION, 2)?;
+    let (fixture, _, _dir, tls) = live_with_tls(2)?;
     let edge = tls_edge(
         &fixture,
         &tls,
