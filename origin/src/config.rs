@@ -434,7 +434,21 @@ mod tests {
                 "section {section} undocumented"
             );
             if let toml::Value::Table(t) = value {
-                for key in t.keys() {
+                for (key, value) in t {
+                    if let toml::Value::Table(inner) = value {
+                        // A sub-table ([tls.acme]): its header and its keys.
+                        assert!(
+                            text.contains(&format!("[{section}.{key}]")),
+                            "section {section}.{key} undocumented"
+                        );
+                        for k in inner.keys() {
+                            assert!(
+                                text.contains(&format!("{k} =")),
+                                "key {section}.{key}.{k} undocumented"
+                            );
+                        }
+                        continue;
+                    }
                     assert!(
                         text.contains(&format!("{key} =")),
                         "key {section}.{key} undocumented"
