@@ -17,6 +17,7 @@
 //! - [`srt`]: ffmpeg pushing MPEG-TS over SRT, and polling a channel's progress;
 //! - [`fixture`]: the usual origin + ffmpeg set-up;
 //! - [`checks`]: several named checks against one set-up, and polling;
+//! - [`tls_client`]: a blocking rustls client that reports the served certificate;
 //! - [`tools`]: finding external tools, skipping loudly when one is missing.
 //!
 //! Environment: `FERROCAST_ORIGIN_BIN` (binary path, else `target/debug`, built if
@@ -37,4 +38,5 @@ pub mod process;
 pub mod publisher;
 pub mod rtmp_raw;
 pub mod srt;
+pub mod tls_client;
 pub mod tools;
