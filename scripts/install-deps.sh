@@ -40,7 +40,8 @@ RUN_PKGS=(pkg-config gcc libc6-dev ca-certificates)
 # throwaway cluster on loopback via scripts/test-postgres.sh. The package may
 # create and start a system cluster "15/main" on port 5432; nothing uses it.
 # srt-tools gives srt-live-transmit, the second libsrt sender of the SRT tests.
-TEST_PKGS=(ffmpeg chromium fonts-liberation curl postgresql srt-tools)
+# pebble (with pebble-challtestsrv) is the local ACME CA of tests/tests/acme.rs.
+TEST_PKGS=(ffmpeg chromium fonts-liberation curl postgresql srt-tools pebble)
 
 # ---------------------------------------------------------------------------
 

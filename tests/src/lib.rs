@@ -17,6 +17,7 @@
 //! - [`srt`]: ffmpeg pushing MPEG-TS over SRT, and polling a channel's progress;
 //! - [`fixture`]: the usual origin + ffmpeg set-up;
 //! - [`checks`]: several named checks against one set-up, and polling;
+//! - [`pebble`]: a local ACME CA (Debian's pebble and pebble-challtestsrv);
 //! - [`tls_client`]: a blocking rustls client that reports the served certificate;
 //! - [`tools`]: finding external tools, skipping loudly when one is missing.
 //!
@@ -34,6 +35,7 @@ pub mod live;
 pub mod m3u8;
 pub mod monitor;
 pub mod origin;
+pub mod pebble;
 pub mod process;
 pub mod publisher;
 pub mod rtmp_raw;
