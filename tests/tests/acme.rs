@@ -35,15 +35,24 @@ fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) 
     }
 }
 
-fn start_edge(dir: &Path, http: u16, h3: u16, pebble: &Pebble) -> Result<Supervised> {
+/// An edge whose only certificate comes from ACME; `acme` are more `[tls.acme]`
+/// lines (the challenge, its listener).
+fn start_edge(
+    dir: &Path,
+    http: u16,
+    h3: u16,
+    pebble: &Pebble,
+    renew_before_s: f64,
+    acme: &str,
+) -> Result<Supervised> {
     let config = format!(
         "[http]\nlisten = \"127.0.0.1:{http}\"\n[http3]\nlisten = \"127.0.0.1:{h3}\"\n\
          [upstream]\nparents = [\"http://127.0.0.1:9\"]\n\
          [tls.acme]\nnames = [{NAME:?}]\ndirectory = {directory:?}\nemail = \"ops@ferrocast.test\"\n\
-         challenge = \"tls-alpn-01\"\nrenew_before_days = {renew}\ncheck_interval_s = 1\n\
-         dir = {state:?}\nca_root = {root:?}\n",
+         renew_before_days = {renew}\ncheck_interval_s = 1\n\
+         dir = {state:?}\nca_root = {root:?}\n{acme}",
         directory = pebble.directory,
-        renew = 45.0 / 86_400.0,
+        renew = renew_before_s / 86_400.0,
         state = dir.join("acme").display().to_string(),
         root = pebble.api_root.display().to_string(),
     );
@@ -66,6 +75,16 @@ fn start_edge(dir: &Path, http: u16, h3: u16, pebble: &Pebble) -> Result<Supervi
 
 #[test]
 fn tls_alpn_01_issues_a_certificate_the_edge_serves_and_renews() {
+    with_logs(run);
+}
+
+#[test]
+fn http_01_is_answered_on_the_challenge_listener() {
+    with_logs(run_http01);
+}
+
+/// Runs `test` in a fresh dir, printing the logs' tails when it fails.
+fn with_logs(test: fn(&Path) -> Result<()>) {
     if !tests::tools::require("acme", &["pebble", "pebble-challtestsrv"]) {
         return;
     }
@@ -73,7 +92,7 @@ fn tls_alpn_01_issues_a_certificate_the_edge_serves_and_renews() {
         .prefix("ferrocast-e2e-acme-")
         .tempdir()
         .unwrap();
-    let result = run(dir.path());
+    let result = test(dir.path());
     if result.is_err() {
         for log in ["edge.stderr.log", "pebble.out", "pebble.err"] {
             let text = std::fs::read_to_string(dir.path().join(log)).unwrap_or_default();
@@ -98,7 +117,14 @@ fn run(dir: &Path) -> Result<()> {
             validity_s: Some(60),
         },
     )?;
-    let _edge = start_edge(dir, ports[0], ports[1], &pebble)?;
+    let _edge = start_edge(
+        dir,
+        ports[0],
+        ports[1],
+        &pebble,
+        45.0,
+        "challenge = \"tls-alpn-01\"\n",
+    )?;
     let root = pebble.issuing_root()?;
     let client = TlsClient::new(std::slice::from_ref(&root), NAME)?;
 
@@ -175,6 +201,50 @@ fn run(dir: &Path) -> Result<()> {
             .count()
             >= 2,
         "pebble validated both orders:\n{pebble_log}"
+    );
+    Ok(())
+}
+
+/// HTTP-01 (RFC 8555 §8.3): the edge's `[http] listen` speaks TLS, so Pebble
+/// fetches the token from `[tls.acme] http01_listen`.
+fn run_http01(dir: &Path) -> Result<()> {
+    let ports = free_ports(3)?;
+    let edge_addr: SocketAddr = format!("127.0.0.1:{}", ports[0]).parse()?;
+    let pebble = Pebble::start(
+        dir,
+        &PebbleConfig {
+            tls_port: 9,
+            http_port: ports[2],
+            validity_s: None,
+        },
+    )?;
+    let _edge = start_edge(
+        dir,
+        ports[0],
+        ports[1],
+        &pebble,
+        30.0 * 86_400.0,
+        &format!(
+            "challenge = \"http-01\"\nhttp01_listen = \"127.0.0.1:{}\"\n",
+            ports[2]
+        ),
+    )?;
+    let root = pebble.issuing_root()?;
+    let client = TlsClient::new(std::slice::from_ref(&root), NAME)?;
+    wait_for(
+        "the ACME certificate to be served",
+        Duration::from_secs(60),
+        || client.connect(edge_addr).ok().map(|(_, leaf)| leaf),
+    )?;
+    let edge_log = std::fs::read_to_string(dir.join("edge.stderr.log"))?;
+    ensure!(
+        edge_log.contains("challenge=Http01"),
+        "an HTTP-01 answer was published:\n{edge_log}"
+    );
+    let pebble_log = std::fs::read_to_string(dir.join("pebble.out"))?;
+    ensure!(
+        pebble_log.contains("set VALID by completed challenge"),
+        "pebble validated:\n{pebble_log}"
     );
     Ok(())
 }

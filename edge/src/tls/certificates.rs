@@ -127,7 +127,26 @@ impl Certificates {
         } else {
             None
         };
+        let http01 = match (
+            self.section.acme.http01_listen,
+            self.section.acme.uses_http01(),
+        ) {
+            (Some(addr), true) => {
+                let listener = std::net::TcpListener::bind(addr)
+                    .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                    .and_then(tokio::net::TcpListener::from_std)
+                    .map_err(|source| TlsError::Listen { addr, source })?;
+                Some(listener)
+            }
+            _ => None,
+        };
+        let tokens = self.http01.clone();
         Ok(tokio::spawn(async move {
+            let http01 = async {
+                if let Some(listener) = http01 {
+                    super::acme::http01_listener::serve(listener, tokens, stop.clone()).await;
+                }
+            };
             let reload = async {
                 if let Some(r) = reload {
                     r.run(stop.clone()).await;
@@ -138,7 +157,7 @@ impl Certificates {
                     m.run(expiry, stop.clone()).await;
                 }
             };
-            tokio::join!(reload, acme);
+            tokio::join!(reload, acme, http01);
         }))
     }
 

@@ -88,6 +88,14 @@ pub enum TlsError {
     /// A reload found no `[tls] cert`/`key` to read.
     #[error("[tls] has no cert and key to reload")]
     NothingToReload,
+    /// `[tls.acme] http01_listen` could not be bound.
+    #[error("cannot listen on [tls.acme] http01_listen = {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The TLS metrics could not be registered.
     #[error("registering TLS metrics: {0}")]
     Metrics(#[from] prometheus::Error),

@@ -68,12 +68,14 @@ impl Http01Tokens {
             .remove(token);
     }
 
-    fn answer(&self, ctx: &RequestCtx) -> Option<UpstreamResponse> {
-        let token = ctx.path.strip_prefix(HTTP01_PREFIX)?;
-        if ctx.method != Method::GET && ctx.method != Method::HEAD {
-            return Some(UpstreamResponse::error(
+    /// The answer to `method path`: `None` outside [`HTTP01_PREFIX`], else the
+    /// status and body (the key authorization, or a short error text).
+    pub fn lookup(&self, method: &Method, path: &str) -> Option<(StatusCode, Bytes)> {
+        let token = path.strip_prefix(HTTP01_PREFIX)?;
+        if method != Method::GET && method != Method::HEAD {
+            return Some((
                 StatusCode::METHOD_NOT_ALLOWED,
-                "GET only",
+                Bytes::from_static(b"GET only\n"),
             ));
         }
         let found = self
@@ -83,16 +85,24 @@ impl Http01Tokens {
             .get(token)
             .cloned();
         Some(match found {
-            Some(key_authorization) => UpstreamResponse {
-                status: StatusCode::OK,
-                kind: ObjectKind::Other,
-                // RFC 8555 §8.3: the body is the key authorization, octet-stream.
-                content_type: "application/octet-stream",
-                cache_control: "no-store".into(),
-                headers: http::HeaderMap::new(),
-                body: UpstreamBody::Full(Bytes::from(key_authorization)),
-            },
-            None => UpstreamResponse::error(StatusCode::NOT_FOUND, "no such challenge"),
+            Some(key_authorization) => (StatusCode::OK, Bytes::from(key_authorization)),
+            None => (
+                StatusCode::NOT_FOUND,
+                Bytes::from_static(b"no such challenge\n"),
+            ),
+        })
+    }
+
+    fn answer(&self, ctx: &RequestCtx) -> Option<UpstreamResponse> {
+        let (status, body) = self.lookup(&ctx.method, &ctx.path)?;
+        Some(UpstreamResponse {
+            status,
+            kind: ObjectKind::Other,
+            // RFC 8555 §8.3: the body is the key authorization.
+            content_type: "application/octet-stream",
+            cache_control: "no-store".into(),
+            headers: http::HeaderMap::new(),
+            body: UpstreamBody::Full(body),
         })
     }
 }
@@ -116,6 +126,34 @@ impl LocalRoutes for RouteChain {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http01_answers_only_known_tokens_under_its_prefix() {
+        let tokens = Http01Tokens::default();
+        tokens.insert("tok", "tok.thumb");
+        let get = |path: &str| tokens.lookup(&Method::GET, path);
+        assert_eq!(
+            get("/.well-known/acme-challenge/tok"),
+            Some((StatusCode::OK, Bytes::from_static(b"tok.thumb")))
+        );
+        assert_eq!(
+            get("/.well-known/acme-challenge/other").unwrap().0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(get("/live/a/master.m3u8"), None);
+        assert_eq!(
+            tokens
+                .lookup(&Method::POST, "/.well-known/acme-challenge/tok")
+                .unwrap()
+                .0,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        tokens.remove("tok");
+        assert_eq!(
+            get("/.well-known/acme-challenge/tok").unwrap().0,
+            StatusCode::NOT_FOUND
+        );
+    }
 
     #[test]
     fn the_challenge_certificate_carries_the_critical_acme_identifier() {

@@ -265,6 +265,7 @@ impl AcmeManager {
                             "tls-alpn-01"
                         }))?;
                 let key_authorization = challenge.key_authorization();
+                tracing::info!(%name, challenge = ?kind, "ACME challenge answer published");
                 if http01 {
                     self.tokens
                         .insert(&challenge.token, key_authorization.as_str());

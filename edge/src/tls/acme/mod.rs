@@ -6,6 +6,7 @@
 //! | [`section`] | the `[tls.acme]` keys |
 //! | [`manager`] | the order / renewal task |
 //! | [`challenge`] | TLS-ALPN-01 certificates (RFC 8737), HTTP-01 tokens (§8.3) |
+//! | [`http01_listener`] | a plain-text listener for HTTP-01 beside a TLS `[http] listen` |
 //! | [`store`] | the state dir: account, certificate, key |
 //! | [`validity`] | a certificate's `notAfter` |
 //!
@@ -17,10 +18,13 @@
 //! - `challenge = "tls-alpn-01"`: the CA connects to port **443** of each name; the
 //!   HTTPS listener (`[http] listen` with `[tls]`) must be reachable there.
 //! - `challenge = "http-01"`: the CA fetches `http://{name}/.well-known/acme-challenge/…`
-//!   on port **80**: a plain-text `[http] listen` must be reachable there (an edge
-//!   serving HTTPS on 443 needs a second, plain node or a port-80 forward).
+//!   on port **80** in plain text: either `[tls.acme] http01_listen` (a listener
+//!   for the challenges alone, beside an HTTPS `[http] listen`) or a plain-text
+//!   `[http] listen` of this node (whose pipeline answers the same paths) must be
+//!   reachable there.
 
 pub mod challenge;
+pub mod http01_listener;
 pub mod manager;
 pub mod section;
 pub mod store;

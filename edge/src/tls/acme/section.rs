@@ -40,6 +40,10 @@ pub struct AcmeSection {
     /// Where the account key and certificates are stored (keys mode 0600). Unset:
     /// the origin's `[storage] data_dir`/acme, the edge's `DEFAULT_EDGE_DIR`.
     pub dir: Option<PathBuf>,
+    /// With `challenge = "http-01"`: a plain-text listener (port 80 for a public
+    /// CA) that answers only the challenges. Unset: only a plain-text `[http]
+    /// listen` answers them.
+    pub http01_listen: Option<std::net::SocketAddr>,
     /// PEM root certificate trusted for the ACME server's own HTTPS (a test CA such
     /// as Pebble's); unset: the public web roots.
     pub ca_root: Option<PathBuf>,
@@ -55,6 +59,7 @@ impl Default for AcmeSection {
             renew_before_days: DEFAULT_RENEW_BEFORE_DAYS,
             check_interval_s: DEFAULT_CHECK_INTERVAL_S,
             dir: None,
+            http01_listen: None,
             ca_root: None,
         }
     }
