@@ -312,9 +312,10 @@ impl Config {
                 "[srt] latency_ms must be 20..=10000".into(),
             ));
         }
-        if self.rtmp.tls_listen.is_some() && self.tls.cert.is_none() {
+        if self.rtmp.tls_listen.is_some() && !self.tls.enabled() {
             return Err(ConfigError::Invalid(
-                "[rtmp] tls_listen needs [tls] cert and key (RTMPS uses the origin's certificate)"
+                "[rtmp] tls_listen needs [tls] cert and key or [tls.acme] names (RTMPS uses \
+                 the origin's certificate)"
                     .into(),
             ));
         }

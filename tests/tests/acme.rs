@@ -7,6 +7,9 @@
 //! certificate; then the edge serves the issued certificate, which a rustls client
 //! trusting only Pebble's issuing root (`/roots/0`) accepts for the name.
 //!
+//! HTTP-01: the same through `[tls.acme] http01_listen`; a restarted edge then
+//! serves the stored certificate without ordering again.
+//!
 //! Renewal: Pebble issues certificates valid for 60 s, and the edge renews 45 s
 //! before expiry, so a second order must run and a new certificate be served —
 //! while the first one is still valid — and the account is reused.
@@ -218,20 +221,14 @@ fn run_http01(dir: &Path) -> Result<()> {
             validity_s: None,
         },
     )?;
-    let _edge = start_edge(
-        dir,
-        ports[0],
-        ports[1],
-        &pebble,
-        30.0 * 86_400.0,
-        &format!(
-            "challenge = \"http-01\"\nhttp01_listen = \"127.0.0.1:{}\"\n",
-            ports[2]
-        ),
-    )?;
+    let acme = format!(
+        "challenge = \"http-01\"\nhttp01_listen = \"127.0.0.1:{}\"\n",
+        ports[2]
+    );
+    let edge = start_edge(dir, ports[0], ports[1], &pebble, 30.0 * 86_400.0, &acme)?;
     let root = pebble.issuing_root()?;
     let client = TlsClient::new(std::slice::from_ref(&root), NAME)?;
-    wait_for(
+    let first = wait_for(
         "the ACME certificate to be served",
         Duration::from_secs(60),
         || client.connect(edge_addr).ok().map(|(_, leaf)| leaf),
@@ -245,6 +242,34 @@ fn run_http01(dir: &Path) -> Result<()> {
     ensure!(
         pebble_log.contains("set VALID by completed challenge"),
         "pebble validated:\n{pebble_log}"
+    );
+
+    // A restart serves the stored certificate, without a new order.
+    drop(edge);
+    std::fs::rename(
+        dir.join("edge.stderr.log"),
+        dir.join("edge.first.stderr.log"),
+    )?;
+    let _edge = start_edge(dir, ports[0], ports[1], &pebble, 30.0 * 86_400.0, &acme)?;
+    let again = wait_for(
+        "the restarted edge to serve",
+        Duration::from_secs(30),
+        || client.connect(edge_addr).ok().map(|(_, leaf)| leaf),
+    )?;
+    ensure!(
+        again == first,
+        "the stored certificate is served after a restart"
+    );
+    let r = client.get(edge_addr, "/metrics")?;
+    let metrics = String::from_utf8_lossy(&r.body).into_owned();
+    ensure!(
+        metric(&metrics, "ferrocast_acme_orders_total{result=\"ok\"}") == 0.0,
+        "no order after the restart:\n{metrics}"
+    );
+    let pebble_log = std::fs::read_to_string(dir.join("pebble.out"))?;
+    ensure!(
+        pebble_log.matches("Issued certificate serial").count() == 1,
+        "one issuance in all:\n{pebble_log}"
     );
     Ok(())
 }
