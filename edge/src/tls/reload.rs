@@ -5,7 +5,10 @@
 //! [`super::files`]); a failure is logged with the file and the reason, counted as
 //! `ferrocast_tls_reloads_total{result="error"}`, and the node keeps serving what it
 //! had. [`Reloader::run`] is the task: it waits for SIGHUP or the next check of the
-//! files' stamps, whichever comes first, until `stop`.
+//! files' stamps, whichever comes first, until `stop`. A reload that failed after a
+//! change is tried once more at the next check (a file caught mid-write), then not
+//! again until the files change: a broken file is not re-reported every few
+//! seconds.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,6 +70,7 @@ impl Reloader {
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut stamps = FileStamps::read(&self.paths);
+        let mut settle = false;
         loop {
             tokio::select! {
                 _ = stop.changed() => if *stop.borrow() { return },
@@ -78,7 +82,11 @@ impl Reloader {
                     let now = FileStamps::read(&self.paths);
                     if now != stamps {
                         stamps = now;
-                        let _ = self.reload("a file changed");
+                        // A failure may be a file caught mid-write whose last write
+                        // kept its size and mtime: look once more at the next tick.
+                        settle = self.reload("a file changed").is_err();
+                    } else if std::mem::take(&mut settle) {
+                        let _ = self.reload("retry after a failed reload");
                     }
                 }
             }
@@ -185,6 +193,15 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(5)).await;
         assert_eq!(metrics.reloads(true), 1);
         assert_ne!(resolver.pick(None, false).unwrap().cert, first.cert);
+
+        // A broken file: one error at the change, one retry, then quiet.
+        std::fs::write(&cert, "garbage").unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(metrics.reloads(false), 1);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(metrics.reloads(false), 2, "retried once");
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        assert_eq!(metrics.reloads(false), 2, "not re-reported while unchanged");
         stop_tx.send(true).unwrap();
         task.await.unwrap();
     }

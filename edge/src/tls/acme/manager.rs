@@ -7,13 +7,14 @@
 //!    served at once;
 //! 2. while the certificate expires later than `renew_before_days` from now, it
 //!    sleeps until then (at most `check_interval_s` at a time, updating the expiry
-//!    gauge);
+//!    gauge); the schedule itself is [`super::renewal`], a pure function of time;
 //! 3. otherwise it runs one order (RFC 8555 §7.4): new order → for each pending
 //!    authorization, publish the challenge answer and tell the CA it is ready
 //!    (§7.5.1) → wait for the order to be `ready` → finalize with a CSR for a fresh
 //!    key → download the chain → store it, serve it;
 //! 4. a failed order is logged, counted, and retried after a backoff that doubles
-//!    from [`RETRY_MIN`] up to [`RETRY_MAX`]; the current certificate (if any) keeps
+//!    from [`RETRY_MIN`](super::renewal::RETRY_MIN) up to
+//!    [`RETRY_MAX`](super::renewal::RETRY_MAX); the current certificate (if any) keeps
 //!    serving meanwhile.
 
 use std::sync::Arc;
@@ -28,15 +29,12 @@ use rustls::sign::CertifiedKey;
 use tokio::sync::watch;
 
 use super::challenge::{tls_alpn_certificate, Http01Tokens};
+use super::renewal::{Backoff, Schedule, Step};
 use super::store::AcmeStore;
 use super::validity::not_after;
 use super::AcmeSection;
 use crate::tls::{ReloadableResolver, TlsMetrics};
 
-/// First wait after a failed order.
-pub const RETRY_MIN: Duration = Duration::from_secs(5);
-/// Longest wait between failed orders.
-pub const RETRY_MAX: Duration = Duration::from_secs(3600);
 /// How long the CA may take to validate and to issue, each.
 pub const ORDER_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -145,24 +143,20 @@ impl AcmeManager {
     /// Runs until `stop`, starting from the certificate expiring at `expiry` (see
     /// [`AcmeManager::load_stored`]); see the module docs.
     pub async fn run(self, mut expiry: Option<i64>, mut stop: watch::Receiver<bool>) {
-        let renew_before = (self.section.renew_before_days * 86_400.0) as i64;
-        let check = Duration::from_secs(self.section.check_interval_s);
-        let mut backoff = RETRY_MIN;
+        let schedule = Schedule {
+            renew_before_s: (self.section.renew_before_days * 86_400.0) as i64,
+            check_interval: Duration::from_secs(self.section.check_interval_s),
+        };
+        let mut backoff = Backoff::default();
         loop {
-            let wait = match expiry {
-                Some(t) => {
-                    for name in &self.section.names {
-                        self.metrics.expires_in(name, t - now_s());
-                    }
-                    let until_renewal = t - renew_before - now_s();
-                    (until_renewal > 0)
-                        .then(|| check.min(Duration::from_secs(until_renewal as u64)))
+            if let Some(t) = expiry {
+                for name in &self.section.names {
+                    self.metrics.expires_in(name, t - now_s());
                 }
-                None => None,
-            };
-            let wait = match wait {
-                Some(wait) => wait,
-                None => {
+            }
+            let wait = match schedule.next(now_s(), expiry) {
+                Step::Wait(wait) => wait,
+                Step::Order => {
                     tracing::info!(names = ?self.section.names, "ordering an ACME certificate");
                     let result = tokio::select! {
                         r = self.order() => r,
@@ -173,16 +167,18 @@ impl AcmeManager {
                         Ok(t) => {
                             tracing::info!(names = ?self.section.names, expires_in_s = t - now_s(), "ACME certificate issued");
                             expiry = Some(t);
-                            backoff = RETRY_MIN;
-                            continue;
+                            backoff.reset();
+                            if schedule.next(now_s(), Some(t)) == Step::Order {
+                                tracing::warn!(
+                                    "the new ACME certificate expires within renew_before_days; \
+                                     ordering again only after check_interval_s"
+                                );
+                            }
+                            schedule.after_issuance(now_s(), t)
                         }
                         Err(e) => {
-                            tracing::error!(
-                                retry_in_s = backoff.as_secs(),
-                                "ACME order failed: {e}"
-                            );
-                            let wait = backoff;
-                            backoff = (backoff * 2).min(RETRY_MAX);
+                            let wait = backoff.failed();
+                            tracing::error!(retry_in_s = wait.as_secs(), "ACME order failed: {e}");
                             wait
                         }
                     }

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`section`] | the `[tls.acme]` keys |
 //! | [`manager`] | the order / renewal task |
+//! | [`renewal`] | when to order: schedule and backoff (no clock) |
 //! | [`challenge`] | TLS-ALPN-01 certificates (RFC 8737), HTTP-01 tokens (§8.3) |
 //! | [`http01_listener`] | a plain-text listener for HTTP-01 beside a TLS `[http] listen` |
 //! | [`store`] | the state dir: account, certificate, key |
@@ -26,6 +27,7 @@
 pub mod challenge;
 pub mod http01_listener;
 pub mod manager;
+pub mod renewal;
 pub mod section;
 pub mod store;
 pub mod validity;
