@@ -1,5 +1,6 @@
-//! Session resumption and OCSP stapling of [`edge::tls::Certificates`], with rustls
-//! client and server connections joined in memory (no sockets, no clock).
+//! Session resumption, OCSP stapling and the TLS-ALPN-01 answer of
+//! [`edge::tls::Certificates`], with rustls client and server connections joined in
+//! memory (no sockets, no clock).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -24,8 +25,17 @@ fn write_pair(dir: &Path) -> (PathBuf, PathBuf, CertificateDer<'static>) {
 /// Runs a handshake between `client` and `server` to completion, then has the
 /// client read what the server sent after it (TLS 1.3 tickets).
 fn handshake(client: Arc<ClientConfig>, server: Arc<ServerConfig>) -> ClientConnection {
-    let mut c = ClientConnection::new(client, ServerName::try_from("localhost").unwrap()).unwrap();
-    let mut s = ServerConnection::new(server).unwrap();
+    try_handshake(client, server, "localhost").unwrap()
+}
+
+/// [`handshake`] with SNI `name`; the first error of either side.
+fn try_handshake(
+    client: Arc<ClientConfig>,
+    server: Arc<ServerConfig>,
+    name: &str,
+) -> Result<ClientConnection, rustls::Error> {
+    let mut c = ClientConnection::new(client, ServerName::try_from(name.to_owned()).unwrap())?;
+    let mut s = ServerConnection::new(server)?;
     for _ in 0..20 {
         let mut buf = Vec::new();
         while c.wants_write() {
@@ -35,7 +45,7 @@ fn handshake(client: Arc<ClientConfig>, server: Arc<ServerConfig>) -> ClientConn
         while !rd.is_empty() {
             s.read_tls(&mut rd).unwrap();
         }
-        s.process_new_packets().unwrap();
+        s.process_new_packets()?;
         let mut buf = Vec::new();
         while s.wants_write() {
             s.write_tls(&mut buf).unwrap();
@@ -44,13 +54,13 @@ fn handshake(client: Arc<ClientConfig>, server: Arc<ServerConfig>) -> ClientConn
         while !rd.is_empty() {
             c.read_tls(&mut rd).unwrap();
         }
-        c.process_new_packets().unwrap();
+        c.process_new_packets()?;
         if !c.is_handshaking() && !s.is_handshaking() && !s.wants_write() && !c.wants_write() {
             break;
         }
     }
     assert!(!c.is_handshaking(), "handshake did not finish");
-    c
+    Ok(c)
 }
 
 fn client(
@@ -227,4 +237,60 @@ fn the_ocsp_staple_reaches_the_client_over_tls12_and_tls13() {
             "{version:?}"
         );
     }
+}
+
+#[test]
+fn acme_tls_1_is_answered_only_with_a_pending_challenge_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut section, der) = section(dir.path(), true);
+    assert!(!certs_alpn(&section).contains(&b"acme-tls/1".to_vec()));
+    section.acme.names = vec!["a.example.net".into()];
+    assert!(certs_alpn(&section).contains(&b"acme-tls/1".to_vec()));
+    let certs = Certificates::load(&section).unwrap().unwrap();
+    let tcp = certs.tcp_config().unwrap();
+    let resolver = certs.resolver().unwrap();
+
+    let recorder = Arc::new(StapleRecorder::default());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut validator = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(recorder.clone())
+        .with_no_client_auth();
+    validator.alpn_protocols = vec![b"acme-tls/1".to_vec()];
+    let validator = Arc::new(validator);
+
+    // No pending challenge: no certificate at all (RFC 8737 §3), not the default.
+    assert!(try_handshake(validator.clone(), tcp.clone(), "a.example.net").is_err());
+
+    let challenge =
+        edge::tls::acme::challenge::tls_alpn_certificate("a.example.net", &[9; 32]).unwrap();
+    let challenge_der = challenge.cert[0].clone();
+    resolver.set_challenge("a.example.net", Arc::new(challenge));
+    let c = try_handshake(validator.clone(), tcp.clone(), "a.example.net").unwrap();
+    assert_eq!(c.alpn_protocol(), Some(&b"acme-tls/1"[..]));
+    assert_eq!(c.peer_certificates().unwrap()[0], challenge_der);
+
+    // Clients not offering acme-tls/1 get the ordinary certificate meanwhile.
+    let browser = client(
+        std::slice::from_ref(&der),
+        &[&rustls::version::TLS13],
+        &[b"h2"],
+    );
+    let c = handshake(browser, tcp.clone());
+    assert_eq!(c.peer_certificates().unwrap()[0], der);
+
+    resolver.remove_challenge("a.example.net");
+    assert!(try_handshake(validator, tcp, "a.example.net").is_err());
+}
+
+fn certs_alpn(section: &TlsSection) -> Vec<Vec<u8>> {
+    Certificates::load(section)
+        .unwrap()
+        .unwrap()
+        .tcp_config()
+        .unwrap()
+        .alpn_protocols
+        .clone()
 }
