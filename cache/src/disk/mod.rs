@@ -61,9 +61,14 @@
 //! returning it, so bytes that the writer overwrites concurrently, or that rotted on
 //! disk, are never served. A checksum failure drops the index entry
 //! ([`DiskStats::corrupt_dropped`]) and the caller refetches.
+//!
+//! With [`DiskConfig::sendfile`] a hit is verified in place in the mapping instead
+//! and its body borrows the mapping, pinning the segment against reuse while it is
+//! referenced ([`mapped`]).
 
 mod error;
 mod index;
+pub mod mapped;
 pub mod meta_codec;
 mod read_mmap;
 mod read_uring;
@@ -108,7 +113,17 @@ pub struct DiskConfig {
     pub files: usize,
     /// How reads are done (default [`ReadMode::Mmap`]).
     pub read_mode: ReadMode,
+    /// Zero-copy hits (default [`DEFAULT_SENDFILE`]): [`DiskTier::get`] verifies a
+    /// record in place in a read-only mapping and returns a body that borrows it
+    /// (pinning its segment, [`mapped`]), so plain HTTP/1.1 can `sendfile(2)` it.
+    /// Independent of `read_mode`.
+    pub sendfile: bool,
 }
+
+/// [`DiskConfig::sendfile`] when the configuration does not say: off, because a
+/// pin does not cover bytes still in flight in the socket after `sendfile` returned
+/// ([`mapped`], docs/decisions.md).
+pub const DEFAULT_SENDFILE: bool = false;
 
 impl DiskConfig {
     /// A configuration with the default file count and read mode.
@@ -118,6 +133,7 @@ impl DiskConfig {
             bytes,
             files: DEFAULT_FILES,
             read_mode: ReadMode::default(),
+            sendfile: DEFAULT_SENDFILE,
         }
     }
 }
@@ -139,4 +155,7 @@ pub struct DiskStats {
     pub reads: u64,
     /// Object records appended by [`DiskTier::put`].
     pub writes: u64,
+    /// Times the ring writer passed over a segment that a zero-copy body still
+    /// borrowed ([`DiskConfig::sendfile`]).
+    pub pinned_skips: u64,
 }

@@ -10,12 +10,13 @@
 
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{fence, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use bytes::Bytes;
 
 use super::index::{Index, Loc};
+use super::mapped::{self, MappedStore, SegmentPins};
 use super::reader::{open_reader, StoreRead};
 use super::record::{self, RecordHead, RecordKind, MAX_KEY_BYTES, RECORD_ALIGN};
 use super::scan::{self, Store};
@@ -36,6 +37,11 @@ pub struct DiskTier {
     files: Vec<Arc<File>>,
     paths: Vec<PathBuf>,
     reader: Box<dyn StoreRead>,
+    /// One registered mapping per store file when zero-copy hits are on.
+    mapped: Option<Vec<Arc<MappedStore>>>,
+    /// Zero-copy bodies borrowing each segment; the writer skips pinned ones.
+    pins: Arc<SegmentPins>,
+    pinned_skips: AtomicU64,
     index: RwLock<Index>,
     writer: Mutex<Writer>,
     evictions: AtomicU64,
@@ -95,12 +101,28 @@ impl DiskTier {
         // Never reuse an epoch a snapshot may name, even if its segment never hit disk.
         let next_epoch = disk_next_epoch.max(snap_head.map_or(0, |e| e.saturating_add(1)));
         let reader = open_reader(config.read_mode, &files, &paths)?;
+        let mapped = match config.sendfile {
+            true => Some(
+                files
+                    .iter()
+                    .zip(&paths)
+                    .map(|(f, p)| {
+                        let map = super::read_mmap::map_file(f).map_err(|e| DiskError::io(p, e))?;
+                        Ok(MappedStore::register(map, f.clone()))
+                    })
+                    .collect::<Result<Vec<_>, DiskError>>()?,
+            ),
+            false => None,
+        };
         Ok(DiskTier {
             dir: config.path.clone(),
             geo,
             files,
             paths,
             reader,
+            mapped,
+            pins: SegmentPins::new(geo.segments()),
+            pinned_skips: AtomicU64::new(0),
             index: RwLock::new(rebuilt.index),
             writer: Mutex::new(Writer {
                 current: None,
@@ -146,6 +168,10 @@ impl DiskTier {
     /// fails verification is removed from the index, counted in
     /// [`DiskStats::corrupt_dropped`], logged, and reported as `Ok(None)` so the caller
     /// refetches it.
+    ///
+    /// With [`DiskConfig::sendfile`] the record is verified in place instead and the
+    /// body borrows the mapping, its segment pinned until the body is dropped
+    /// ([`mapped`]).
     pub fn get(&self, key: &str, now_ms: u64) -> Result<Option<CachedObject>, DiskError> {
         let Some(loc) = read_lock(&self.index).get(key) else {
             return Ok(None);
@@ -155,9 +181,40 @@ impl DiskTier {
             return Ok(None);
         }
         let (file, seg_offset) = self.geo.locate(loc.seg);
-        let (buf, sum) =
-            self.reader
-                .read_record(file, seg_offset + u64::from(loc.offset), loc.len as usize)?;
+        let offset = seg_offset + u64::from(loc.offset);
+        if let Some(maps) = &self.mapped {
+            // The pin handshake (mapped.rs): pin, then check the writer has not
+            // taken the segment meanwhile.
+            let pin = self.pins.pin(loc.seg);
+            fence(SeqCst);
+            if read_lock(&self.index).get(key) != Some(loc) {
+                return Ok(None);
+            }
+            let start = offset as usize;
+            let range = start..start + loc.len as usize;
+            let Some(rec) = maps[file].get(range.clone()) else {
+                return Err(DiskError::io(
+                    &self.paths[file],
+                    std::io::ErrorKind::UnexpectedEof.into(),
+                ));
+            };
+            let mut hasher = record::RecordHasher::new();
+            hasher.update(rec);
+            self.reads.fetch_add(1, Relaxed);
+            return match verify(rec, hasher.digest(), key, &loc) {
+                Ok((meta, body)) if meta.useful_until_ms() > now_ms => Ok(Some(CachedObject {
+                    meta: Arc::new(meta),
+                    body: mapped::body(
+                        maps[file].clone(),
+                        start + body.start..start + body.end,
+                        pin,
+                    ),
+                })),
+                Ok(_) => Ok(None),
+                Err(reason) => Ok(self.unverified(key, loc, file, reason)),
+            };
+        }
+        let (buf, sum) = self.reader.read_record(file, offset, loc.len as usize)?;
         self.reads.fetch_add(1, Relaxed);
         match verify(&buf, sum, key, &loc) {
             Ok((meta, body)) => {
@@ -169,20 +226,24 @@ impl DiskTier {
                     body: Bytes::from(buf).slice(body),
                 }))
             }
-            Err(reason) => {
-                if write_lock(&self.index).remove_if_at(key, loc) {
-                    self.corrupt_dropped.fetch_add(1, Relaxed);
-                    tracing::warn!(
-                        file = %self.paths[file].display(),
-                        seg = loc.seg,
-                        offset = loc.offset,
-                        reason,
-                        "disk tier: dropped a record that failed verification"
-                    );
-                }
-                Ok(None)
-            }
+            Err(reason) => Ok(self.unverified(key, loc, file, reason)),
         }
+    }
+
+    /// A record that failed verification: drops its entry (unless the writer did
+    /// already), counts and logs it. Always `None`.
+    fn unverified(&self, key: &str, loc: Loc, file: usize, reason: &str) -> Option<CachedObject> {
+        if write_lock(&self.index).remove_if_at(key, loc) {
+            self.corrupt_dropped.fetch_add(1, Relaxed);
+            tracing::warn!(
+                file = %self.paths[file].display(),
+                seg = loc.seg,
+                offset = loc.offset,
+                reason,
+                "disk tier: dropped a record that failed verification"
+            );
+        }
+        None
     }
 
     /// Appends `object` under `key`, replacing any older record for the key.
@@ -207,7 +268,9 @@ impl DiskTier {
             return Ok(false);
         }
         let mut w = lock(&self.writer);
-        let loc = self.append(&mut w, &mut head, &object.body)?;
+        let Some(loc) = self.append(&mut w, &mut head, &object.body)? else {
+            return Ok(false);
+        };
         let loc = Loc {
             useful_until_ms: object.meta.useful_until_ms(),
             ..loc
@@ -269,6 +332,7 @@ impl DiskTier {
             corrupt_dropped: self.corrupt_dropped.load(Relaxed),
             reads: self.reads.load(Relaxed),
             writes: self.writes.load(Relaxed),
+            pinned_skips: self.pinned_skips.load(Relaxed),
         }
     }
 
@@ -297,27 +361,30 @@ impl DiskTier {
     ) -> Result<(), DiskError> {
         let mut head = RecordHead::encode(kind, key, None, 0)
             .expect("a checked key without metadata always encodes");
-        self.append(w, &mut head, &[]).map(drop)
+        if self.append(w, &mut head, &[])?.is_none() {
+            tracing::warn!(key, "disk tier: every segment is pinned; purge not logged");
+        }
+        Ok(())
     }
 
     /// Reserves room for the record (opening the next segment, and evicting its
-    /// entries, when the current one is full), writes it, and returns where it lies.
-    fn append(&self, w: &mut Writer, head: &mut RecordHead, body: &[u8]) -> Result<Loc, DiskError> {
+    /// entries, when the current one is full), writes it, and returns where it lies;
+    /// `None` when every segment is pinned by zero-copy bodies.
+    fn append(
+        &self,
+        w: &mut Writer,
+        head: &mut RecordHead,
+        body: &[u8],
+    ) -> Result<Option<Loc>, DiskError> {
         let stored = head.stored_len() as u64;
         let (seg, epoch, offset) = match w.current {
             Some((seg, epoch, offset)) if offset + stored <= self.geo.segment_bytes => {
                 (seg, epoch, offset)
             }
-            _ => {
-                let seg = w.next_seg;
-                let epoch = w.next_epoch;
-                // The entries go before the bytes do (module guide: "Reads").
-                let evicted = write_lock(&self.index).evict_segment(seg);
-                self.evictions.fetch_add(evicted as u64, Relaxed);
-                w.next_seg = (seg + 1) % self.geo.segments();
-                w.next_epoch += 1;
-                (seg, epoch, 0)
-            }
+            _ => match self.open_segment(w) {
+                Some((seg, epoch)) => (seg, epoch, 0),
+                None => return Ok(None),
+            },
         };
         w.current = Some((seg, epoch, offset));
         let (file, seg_offset) = self.geo.locate(seg);
@@ -335,13 +402,41 @@ impl DiskTier {
         store_file::write_all_at(&self.files[file], &[h, body, pad, end], seg_offset + offset)
             .map_err(|e| DiskError::io(&self.paths[file], e))?;
         w.current = Some((seg, epoch, offset + stored));
-        Ok(Loc {
+        Ok(Some(Loc {
             seg,
             offset: offset as u32,
             len: len as u32,
             epoch,
             useful_until_ms: 0,
-        })
+        }))
+    }
+
+    /// Takes the next segment in ring order that no zero-copy body borrows: evicts
+    /// its entries and gives it the next epoch. Skipped segments keep their records
+    /// (and older epoch) until the next turn. `None` if every segment is pinned.
+    fn open_segment(&self, w: &mut Writer) -> Option<(u32, u64)> {
+        for _ in 0..self.geo.segments() {
+            let seg = w.next_seg;
+            w.next_seg = (seg + 1) % self.geo.segments();
+            if self.pins.is_pinned(seg) {
+                self.pinned_skips.fetch_add(1, Relaxed);
+                continue;
+            }
+            // The entries go before the bytes do (module guide: "Reads").
+            let evicted = write_lock(&self.index).evict_segment(seg);
+            self.evictions.fetch_add(evicted as u64, Relaxed);
+            // The pin handshake (mapped.rs): a reader that pinned before the
+            // eviction became visible may have found its entry; it is seen here.
+            fence(SeqCst);
+            if self.pins.is_pinned(seg) {
+                self.pinned_skips.fetch_add(1, Relaxed);
+                continue;
+            }
+            let epoch = w.next_epoch;
+            w.next_epoch += 1;
+            return Some((seg, epoch));
+        }
+        None
     }
 }
 

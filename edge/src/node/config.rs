@@ -218,6 +218,10 @@ pub struct DiskSection {
     /// Seconds between index snapshots while running (0: only at shutdown). After a
     /// crash, start-up scans only what was written since the last one.
     pub snapshot_interval_s: u64,
+    /// Zero-copy disk hits: bodies borrow the store mapping (segment pinned while
+    /// referenced) and plain HTTP/1.1 sends them with `sendfile(2)`; needs
+    /// `read = "mmap"`. See [`cache::disk::DiskConfig::sendfile`].
+    pub sendfile: bool,
 }
 
 impl Default for DiskSection {
@@ -228,6 +232,7 @@ impl Default for DiskSection {
             files: DEFAULT_DISK_FILES,
             read: DEFAULT_DISK_READ.into(),
             snapshot_interval_s: DEFAULT_SNAPSHOT_INTERVAL_S,
+            sendfile: cache::disk::DEFAULT_SENDFILE,
         }
     }
 }
@@ -326,6 +331,9 @@ impl EdgeConfig {
                     "[cache.disk] read = {:?} must be \"mmap\" or \"io_uring\"",
                     d.read
                 ));
+            }
+            if d.sendfile && d.read != "mmap" {
+                return invalid("[cache.disk] sendfile = true needs read = \"mmap\"".into());
             }
         }
         if self.api.admin_keys.iter().any(|k| k.len() < 16) {

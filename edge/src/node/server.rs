@@ -77,6 +77,7 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
             } else {
                 ReadMode::Mmap
             },
+            sendfile: d.sendfile,
         };
         let tier = tokio::task::spawn_blocking(move || {
             match DiskTier::open(&disk_config) {
