@@ -15,7 +15,10 @@
 //! - `HEAD` answers the head only, with the full `content-length`;
 //! - h2c (curl, prior knowledge, when curl is installed) gets the same bytes and
 //!   does not use `sendfile`;
-//! - the `sendfile = false` edge serves the same bytes and never uses `sendfile`.
+//! - the `sendfile = false` edge serves the same bytes and never uses `sendfile`;
+//! - a TLS edge with `sendfile = true` (HTTP/1.1 and HTTP/2 over TLS, curl) serves
+//!   its disk hits byte-identical and never uses `sendfile` (no kTLS: the kernel
+//!   would send plaintext).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -273,6 +276,38 @@ fn disk_hits_over_sendfile_are_byte_identical() {
         );
         ensure!(r.body == want, "body differs");
         ensure!(sent(&plain)? == 0.0, "sendfile used while off");
+        Ok(())
+    });
+
+    checks.run("over TLS the same bytes, no sendfile", || {
+        let dir = tempfile::tempdir()?;
+        let tls = tests::h3::TlsFiles::self_signed(dir.path())?;
+        let disk = tempfile::Builder::new()
+            .prefix("ferrocast-sendfile-disk-")
+            .tempdir()?;
+        let edge = Edge::start(EdgeConfig {
+            memory_bytes: 1 << 20,
+            disk: Some((disk.path().to_owned(), 64 << 20)),
+            disk_keys: vec![("sendfile".into(), "true".into())],
+            tls: Some(tls.clone()),
+            ..EdgeConfig::new(vec![format!("http://{origin}")])
+        })?;
+        let url = edge.https_url(PATH);
+        let mut hit = false;
+        for _ in 0..40 {
+            let (head, body) = tests::h3::curl_fetch(&url, false, &tls.cert)?;
+            ensure!(body == want, "TLS body differs ({} bytes)", body.len());
+            if head.contains("x-cache: hit-disk") {
+                hit = true;
+                break;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        ensure!(hit, "never hit-disk over TLS");
+        let (head, body) = tests::h3::curl_fetch(&url, true, &tls.cert)?;
+        ensure!(head.contains("x-cache: hit-disk"), "h2 over TLS: {head}");
+        ensure!(body == want, "h2 over TLS body differs");
+        ensure!(sent(&edge)? == 0.0, "sendfile used under TLS");
         Ok(())
     });
 

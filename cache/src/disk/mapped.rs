@@ -264,6 +264,52 @@ mod tests {
         assert!(disk.put("more", &object(9)).unwrap());
     }
 
+    /// Readers hold zero-copy bodies while one writer turns a small ring over and
+    /// over: every body keeps the bytes it was verified with until it is dropped.
+    #[test]
+    fn bodies_stay_intact_while_the_writer_races_around_the_ring() {
+        const WRITES: u32 = 3_000;
+        let dir = tempfile::tempdir().unwrap();
+        let disk = Arc::new(tier(dir.path(), 3));
+        let writes = Arc::new(AtomicU32::new(0));
+        let writer = {
+            let (disk, writes) = (disk.clone(), writes.clone());
+            std::thread::spawn(move || {
+                for i in 0..WRITES {
+                    // Key k{n} always holds bytes n: a reader can check what it got.
+                    let n = (i % 8) as u8;
+                    disk.put(&format!("k{n}"), &object(n)).unwrap();
+                    writes.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        };
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (disk, writes) = (disk.clone(), writes.clone());
+                std::thread::spawn(move || {
+                    let mut checked = 0u32;
+                    let mut round = 0u32;
+                    while writes.load(Ordering::Relaxed) < WRITES {
+                        round += 1;
+                        let n = (round % 8) as u8;
+                        if let Some(hit) = disk.get(&format!("k{n}"), 1).unwrap() {
+                            std::thread::yield_now();
+                            assert!(
+                                hit.body.iter().all(|&b| b == n),
+                                "k{n} changed under a reader"
+                            );
+                            checked += 1;
+                        }
+                    }
+                    checked
+                })
+            })
+            .collect();
+        let checked: u32 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+        writer.join().unwrap();
+        assert!(checked > 0, "no reads checked; {:?}", disk.stats());
+    }
+
     #[test]
     fn heap_bytes_are_not_store_slices() {
         let v = vec![0u8; 100];
