@@ -16,6 +16,10 @@
 //! - h2c (curl, prior knowledge, when curl is installed) gets the same bytes and
 //!   does not use `sendfile`;
 //! - the `sendfile = false` edge serves the same bytes and never uses `sendfile`;
+//! - with a memory tier large enough to hold the object, a disk hit (after other
+//!   objects pushed it out of memory onto disk) is promoted to memory as a heap copy: the next, memory hit is
+//!   byte-identical and not sent from the store file (a borrowed body kept in
+//!   memory would pin its disk segment);
 //! - a TLS edge with `sendfile = true` (HTTP/1.1 and HTTP/2 over TLS, curl) serves
 //!   its disk hits byte-identical and never uses `sendfile` (no kTLS: the kernel
 //!   would send plaintext).
@@ -102,11 +106,15 @@ impl Raw {
 
 /// `method PATH` with `extra` header lines, `Connection: close`; reads to EOF.
 fn request(edge: SocketAddr, method: &str, extra: &str) -> Result<Raw> {
+    request_path(edge, method, PATH, extra)
+}
+
+fn request_path(edge: SocketAddr, method: &str, path: &str, extra: &str) -> Result<Raw> {
     let mut tcp = TcpStream::connect(edge)?;
     tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(
         tcp,
-        "{method} {PATH} HTTP/1.1\r\nHost: edge\r\n{extra}Connection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: edge\r\n{extra}Connection: close\r\n\r\n"
     )?;
     let mut all = Vec::new();
     tcp.read_to_end(&mut all)?;
@@ -276,6 +284,51 @@ fn disk_hits_over_sendfile_are_byte_identical() {
         );
         ensure!(r.body == want, "body differs");
         ensure!(sent(&plain)? == 0.0, "sendfile used while off");
+        Ok(())
+    });
+
+    checks.run("a promoted disk hit is a heap copy in memory", || {
+        let disk = tempfile::Builder::new()
+            .prefix("ferrocast-sendfile-disk-")
+            .tempdir()?;
+        let edge = Edge::start(EdgeConfig {
+            memory_bytes: 8 << 20,
+            disk: Some((disk.path().to_owned(), 64 << 20)),
+            disk_keys: vec![("sendfile".into(), "true".into())],
+            ..EdgeConfig::new(vec![format!("http://{origin}")])
+        })?;
+        let addr = addr_of(&edge);
+        // Seen twice, the object is admitted to disk when memory evicts it: other
+        // objects of the same size, seen once each, push it out.
+        request(addr, "GET", "")?;
+        request(addr, "GET", "")?;
+        let mut i = 0;
+        while edge.metric("ferrocast_edge_cache_disk_writes_total", &[])? < 1.0 {
+            ensure!(i < 200, "{PATH} never reached the disk tier");
+            request_path(addr, "GET", &format!("/vod/sendfile/fill-{i}.m4s"), "")?;
+            i += 1;
+            thread::sleep(Duration::from_millis(20));
+        }
+        let first = request(addr, "GET", "")?;
+        ensure!(
+            first.header("x-cache") == "hit-disk",
+            "x-cache {}",
+            first.header("x-cache")
+        );
+        ensure!(first.body == want, "disk hit body differs");
+        let before = sent(&edge)?;
+        ensure!(before > 0.0, "the disk hit did not use sendfile");
+        let second = request(addr, "GET", "")?;
+        ensure!(
+            second.header("x-cache") == "hit-memory",
+            "x-cache {}",
+            second.header("x-cache")
+        );
+        ensure!(second.body == want, "memory hit body differs");
+        ensure!(
+            sent(&edge)? == before,
+            "the memory hit was sent from the store file"
+        );
         Ok(())
     });
 
