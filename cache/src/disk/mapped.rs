@@ -33,7 +33,10 @@
 //! when the response drops the body, which is right after the last `sendfile`
 //! returned, so a writer that reopens the segment within that window (at most a
 //! socket send buffer of data, normally milliseconds) can change bytes that are
-//! still in flight. See docs/decisions.md ("sendfile for disk hits").
+//! still in flight. And a skipped segment outlives later ones: a reopen that scans
+//! every segment (no usable snapshot) may replay its records after the tombstone
+//! that purged one of them was overwritten. See docs/decisions.md ("sendfile for
+//! disk hits").
 
 use std::fs::File;
 use std::ops::Range;
