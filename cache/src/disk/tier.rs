@@ -7,16 +7,19 @@
 //! before it writes into that segment; a reader that copied a `Loc` just before that
 //! reads bytes that fail verification, and returns `None` without counting them as
 //! corrupt (the entry is already gone).
+//!
+//! Zero-copy hits (`DiskConfig::sendfile`) read in place and pin segments; the
+//! writer passes over pinned ones: [`zero_copy`].
 
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::atomic::{fence, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use bytes::Bytes;
 
 use super::index::{Index, Loc};
-use super::mapped::{self, MappedStore, SegmentPins};
+use super::mapped::{MappedStore, SegmentPins};
 use super::reader::{open_reader, StoreRead};
 use super::record::{self, RecordHead, RecordKind, MAX_KEY_BYTES, RECORD_ALIGN};
 use super::scan::{self, Store};
@@ -24,6 +27,8 @@ use super::snapshot;
 use super::store_file::{self, Geometry};
 use super::{DiskConfig, DiskError, DiskStats};
 use crate::object::{CachedObject, ObjectMeta};
+
+mod zero_copy;
 
 /// Written after each record where it fits (see `DiskTier::append`): no record starts
 /// with zeros, so a scan stops there.
@@ -183,36 +188,7 @@ impl DiskTier {
         let (file, seg_offset) = self.geo.locate(loc.seg);
         let offset = seg_offset + u64::from(loc.offset);
         if let Some(maps) = &self.mapped {
-            // The pin handshake (mapped.rs): pin, then check the writer has not
-            // taken the segment meanwhile.
-            let pin = self.pins.pin(loc.seg);
-            fence(SeqCst);
-            if read_lock(&self.index).get(key) != Some(loc) {
-                return Ok(None);
-            }
-            let start = offset as usize;
-            let range = start..start + loc.len as usize;
-            let Some(rec) = maps[file].get(range.clone()) else {
-                return Err(DiskError::io(
-                    &self.paths[file],
-                    std::io::ErrorKind::UnexpectedEof.into(),
-                ));
-            };
-            let mut hasher = record::RecordHasher::new();
-            hasher.update(rec);
-            self.reads.fetch_add(1, Relaxed);
-            return match verify(rec, hasher.digest(), key, &loc) {
-                Ok((meta, body)) if meta.useful_until_ms() > now_ms => Ok(Some(CachedObject {
-                    meta: Arc::new(meta),
-                    body: mapped::body(
-                        maps[file].clone(),
-                        start + body.start..start + body.end,
-                        pin,
-                    ),
-                })),
-                Ok(_) => Ok(None),
-                Err(reason) => Ok(self.unverified(key, loc, file, reason)),
-            };
+            return self.get_in_place(maps, key, loc, file, offset, now_ms);
         }
         let (buf, sum) = self.reader.read_record(file, offset, loc.len as usize)?;
         self.reads.fetch_add(1, Relaxed);
@@ -409,34 +385,6 @@ impl DiskTier {
             epoch,
             useful_until_ms: 0,
         }))
-    }
-
-    /// Takes the next segment in ring order that no zero-copy body borrows: evicts
-    /// its entries and gives it the next epoch. Skipped segments keep their records
-    /// (and older epoch) until the next turn. `None` if every segment is pinned.
-    fn open_segment(&self, w: &mut Writer) -> Option<(u32, u64)> {
-        for _ in 0..self.geo.segments() {
-            let seg = w.next_seg;
-            w.next_seg = (seg + 1) % self.geo.segments();
-            if self.pins.is_pinned(seg) {
-                self.pinned_skips.fetch_add(1, Relaxed);
-                continue;
-            }
-            // The entries go before the bytes do (module guide: "Reads").
-            let evicted = write_lock(&self.index).evict_segment(seg);
-            self.evictions.fetch_add(evicted as u64, Relaxed);
-            // The pin handshake (mapped.rs): a reader that pinned before the
-            // eviction became visible may have found its entry; it is seen here.
-            fence(SeqCst);
-            if self.pins.is_pinned(seg) {
-                self.pinned_skips.fetch_add(1, Relaxed);
-                continue;
-            }
-            let epoch = w.next_epoch;
-            w.next_epoch += 1;
-            return Some((seg, epoch));
-        }
-        None
     }
 }
 
