@@ -13,9 +13,10 @@
 # second of what the client read (wrk and h2load print binary units; converted).
 # Servers: ferrocast-mem (memory tier 1 GiB, no disk), ferrocast-disk (memory tier
 # 1 MiB, the minimum, disk tier 1 GiB in the temp dir; per-tier hit counts are
-# read from its /metrics), ferrocast-disk-sf (the same with `[cache.disk] sendfile
-# = true`: plain HTTP/1.1 disk hits go out with sendfile(2); its bytes are in the
-# x-cache column as sendfile-bytes), nginx (proxy_cache, bench/peers/nginx-proxy-cache.conf.in;
+# read from its /metrics), ferrocast-disk-zc (the same with `[cache.disk] zero_copy
+# = true`: hits verified in place, written from the store mapping),
+# ferrocast-disk-sf (zero_copy and `sendfile = true`: plain HTTP/1.1 disk hits go
+# out with sendfile(2); its bytes are in the x-cache column as sendfile-bytes), nginx (proxy_cache, bench/peers/nginx-proxy-cache.conf.in;
 # by default `sendfile off; output_buffers 2 1m`, its fastest here: see there)
 # and varnish (malloc 1G, bench/peers/varnish.vcl.in). The final table gives
 # medians over ROUNDS and the ratios of issue 3's goal: ferrocast-mem / best peer
@@ -38,7 +39,7 @@
 # usage: bench/edge_vs_peers.sh [DURATION_S=10]
 # env:   ROUNDS=1 (alternate the whole server set; the table uses medians)
 #        SKIP_BUILD=1  SKIP_NGINX=1  SKIP_VARNISH=1  SKIP_FERROCAST=1  SKIP_DISK=1
-#        SKIP_MEM=1 (no ferrocast-mem)  SKIP_SENDFILE=1 (no ferrocast-disk-sf)
+#        SKIP_MEM=1 (no ferrocast-mem)  SKIP_SENDFILE=1 (no ferrocast-disk-zc, -sf)
 #        SKIP_P99=1  SKIP_RSS=1  SKIP_ZIPF=1  KEEP=1 (keep the temp dir)
 #        EDGE_BIN=path (A/B another ferrocast-edge build; default the release build)
 #        SERVER_CPU=0 CLIENT_CPU=1 (taskset cores)
@@ -188,16 +189,16 @@ run_h2load() { # port workload
 # Each start_* sets SRV_PID, H1_PORT, H2_PORT (0: no h2c) and HIT_RE (what a
 # warmed response's headers must match; HIT_RE_PLAYLIST for the playlist).
 HIT_RE_PLAYLIST=""
-edge_conf() { # memory_bytes disk_path disk_bytes port [sendfile]
+edge_conf() { # memory_bytes disk_path disk_bytes port [more [cache.disk] lines]
   {
     printf '[http]\nlisten = "127.0.0.1:%s"\n[http3]\nlisten = "127.0.0.1:%s"\n' "$4" "$(pick_port)"
     printf '[upstream]\nparents = ["http://127.0.0.1:%s"]\n' "$OP"
     printf '[cache.memory]\nbytes = %s\n[cache.disk]\npath = "%s"\nbytes = %s\n' "$1" "$2" "$3"
-    [[ -z ${5:-} ]] || printf 'sendfile = %s\n' "$5"
+    [[ -z ${5:-} ]] || printf '%s\n' "$5"
     printf '[auth]\npublic_key = ""\n'
   } >"$TMP/edge.toml"
 }
-start_edge() { # memory_bytes disk_path disk_bytes [sendfile]
+start_edge() { # memory_bytes disk_path disk_bytes [more [cache.disk] lines]
   local port; port=$(pick_port)
   rm -rf "$TMP/disk"
   [[ -z $2 ]] || mkdir -p "$2"
@@ -213,8 +214,12 @@ start_ferrocast-disk() {
   start_edge $((1 << 20)) "$TMP/disk" $((1 << 30))
   HIT_RE='x-cache: hit-disk'; HIT_RE_PLAYLIST='x-cache: hit-(memory|disk)'
 }
+start_ferrocast-disk-zc() {
+  start_edge $((1 << 20)) "$TMP/disk" $((1 << 30)) 'zero_copy = true'
+  HIT_RE='x-cache: hit-disk'; HIT_RE_PLAYLIST='x-cache: hit-(memory|disk)'
+}
 start_ferrocast-disk-sf() {
-  start_edge $((1 << 20)) "$TMP/disk" $((1 << 30)) true
+  start_edge $((1 << 20)) "$TMP/disk" $((1 << 30)) $'zero_copy = true\nsendfile = true'
   HIT_RE='x-cache: hit-disk'; HIT_RE_PLAYLIST='x-cache: hit-(memory|disk)'
 }
 start_nginx() {
@@ -344,7 +349,7 @@ run_server() { # name
 SERVERS=()
 [[ -n ${SKIP_FERROCAST:-} || -n ${SKIP_MEM:-} ]] || SERVERS+=(ferrocast-mem)
 [[ -n ${SKIP_FERROCAST:-} || -n ${SKIP_DISK:-} ]] || SERVERS+=(ferrocast-disk)
-[[ -n ${SKIP_FERROCAST:-} || -n ${SKIP_DISK:-} || -n ${SKIP_SENDFILE:-} ]] || SERVERS+=(ferrocast-disk-sf)
+[[ -n ${SKIP_FERROCAST:-} || -n ${SKIP_DISK:-} || -n ${SKIP_SENDFILE:-} ]] || SERVERS+=(ferrocast-disk-zc ferrocast-disk-sf)
 [[ -n ${SKIP_NGINX:-} ]] || SERVERS+=(nginx)
 [[ -n ${SKIP_VARNISH:-} ]] || SERVERS+=(varnish)
 for round in $(seq "$ROUNDS"); do
@@ -455,10 +460,11 @@ if [[ " ${SERVERS[*]} " == *" ferrocast-mem "* ]] && [[ " ${SERVERS[*]} " == *" 
 fi
 if [[ " ${SERVERS[*]} " == *" ferrocast-disk "* && " ${SERVERS[*]} " == *" ferrocast-disk-sf "* ]]; then
   echo
-  echo "SENDFILE (after / before, same build, same run: ferrocast-disk-sf / ferrocast-disk)"
-  for p in h1 h2; do
-    echo "  segment  $p GB/s: $(ratio "$(stat "ferrocast-disk-sf segment $p" 2)" "$(stat "ferrocast-disk segment $p" 2)")"
-    echo "  segment  $p GB/s per server core: $(ratio "$(per_core "ferrocast-disk-sf segment $p")" "$(per_core "ferrocast-disk segment $p")")"
+  echo "ZERO-COPY / SENDFILE (after / before, same build, same run; before = ferrocast-disk, hits copied out)"
+  for s in ferrocast-disk-zc ferrocast-disk-sf; do
+    for p in h1 h2; do
+      echo "  $s segment $p GB/s: $(ratio "$(stat "$s segment $p" 2)" "$(stat "ferrocast-disk segment $p" 2)"), per server core: $(ratio "$(per_core "$s segment $p")" "$(per_core "ferrocast-disk segment $p")")"
+    done
   done
 fi
 if [[ -z ${SKIP_P99:-} ]]; then

@@ -203,11 +203,11 @@ proptest! {
         puts in vec((arb_key(), arb_object()), 1..24),
         snapshot_after in prop::option::of(any::<Pick>()),
         uring in any::<bool>(),
-        sendfile in any::<bool>(),
+        zero_copy in any::<bool>(),
     ) {
         let dir = tempfile::tempdir().unwrap();
         let mode = if uring { ReadMode::IoUring } else { ReadMode::Mmap };
-        let config = |dir: &Path, mode| DiskConfig { sendfile, ..config(dir, mode) };
+        let config = |dir: &Path, mode| DiskConfig { zero_copy, ..config(dir, mode) };
         let snapshot_after = snapshot_after.map(|p| p.index(puts.len()));
         let mut last = HashMap::new();
         {
@@ -239,11 +239,11 @@ proptest! {
         snapshot in any::<bool>(),
         damage in arb_damage(),
         after in vec(arb_op(), 0..10),
-        sendfile in any::<bool>(),
+        zero_copy in any::<bool>(),
     ) {
         let dir = tempfile::tempdir().unwrap();
-        // `sendfile`: hits verified in place in the mapping instead of on a copy.
-        let cfg = DiskConfig { sendfile, ..config(dir.path(), ReadMode::Mmap) };
+        // `zero_copy`: hits verified in place in the mapping instead of on a copy.
+        let cfg = DiskConfig { zero_copy, ..config(dir.path(), ReadMode::Mmap) };
         let mut versions: HashMap<String, Vec<CachedObject>> = HashMap::new();
         {
             let tier = DiskTier::open(&cfg).unwrap();

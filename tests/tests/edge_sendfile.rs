@@ -1,10 +1,11 @@
-//! # Disk-tier hits sent with `sendfile(2)` (issue 6, `[cache.disk] sendfile`)
+//! # Zero-copy disk-tier hits, written from the mapping or sent with `sendfile(2)`
+//! (issue 6, `[cache.disk] zero_copy, sendfile`)
 //!
 //! An origin written here (plain TCP) serves a deterministic 900 KB immutable object.
 //! A real `ferrocast-edge` with a 1 MiB memory tier (so the object lives on disk
 //! only: objects above 1/8 of the memory tier are not kept in memory) and a disk
-//! tier with `sendfile = true` sits in front of it; a second edge with
-//! `sendfile = false` is the reference.
+//! tier with `zero_copy = true, sendfile = true` sits in front of it; one with
+//! `zero_copy = true` alone and one with neither (hits copied out) are the others.
 //!
 //! Checked, over raw HTTP/1.1 on plain TCP:
 //! - a `hit-disk` GET is byte-identical to the origin's body, and
@@ -15,12 +16,13 @@
 //! - `HEAD` answers the head only, with the full `content-length`;
 //! - h2c (curl, prior knowledge, when curl is installed) gets the same bytes and
 //!   does not use `sendfile`;
-//! - the `sendfile = false` edge serves the same bytes and never uses `sendfile`;
+//! - the `zero_copy`-only edge and the copying edge serve the same bytes and never
+//!   use `sendfile`;
 //! - with a memory tier large enough to hold the object, a disk hit (after other
 //!   objects pushed it out of memory onto disk) is promoted to memory as a heap copy: the next, memory hit is
 //!   byte-identical and not sent from the store file (a borrowed body kept in
 //!   memory would pin its disk segment);
-//! - a TLS edge with `sendfile = true` (HTTP/1.1 and HTTP/2 over TLS, curl) serves
+//! - a TLS edge with `zero_copy = true, sendfile = true` (HTTP/1.1 and HTTP/2 over TLS, curl) serves
 //!   its disk hits byte-identical and never uses `sendfile` (no kTLS: the kernel
 //!   would send plaintext).
 
@@ -156,14 +158,26 @@ fn warm_to_disk(edge: SocketAddr) -> Result<Raw> {
     bail!("{PATH} never became hit-disk; x-cache: {seen:?}")
 }
 
-fn start_edge(origin: SocketAddr, sendfile: bool) -> Result<(Edge, tempfile::TempDir)> {
+/// `[cache.disk] zero_copy, sendfile`.
+fn disk_keys(zero_copy: bool, sendfile: bool) -> Vec<(String, String)> {
+    vec![
+        ("zero_copy".into(), zero_copy.to_string()),
+        ("sendfile".into(), sendfile.to_string()),
+    ]
+}
+
+fn start_edge(
+    origin: SocketAddr,
+    zero_copy: bool,
+    sendfile: bool,
+) -> Result<(Edge, tempfile::TempDir)> {
     let disk = tempfile::Builder::new()
         .prefix("ferrocast-sendfile-disk-")
         .tempdir()?;
     let edge = Edge::start(EdgeConfig {
         memory_bytes: 1 << 20,
         disk: Some((disk.path().to_owned(), 64 << 20)),
-        disk_keys: vec![("sendfile".into(), sendfile.to_string())],
+        disk_keys: disk_keys(zero_copy, sendfile),
         ..EdgeConfig::new(vec![format!("http://{origin}")])
     })?;
     Ok((edge, disk))
@@ -186,8 +200,9 @@ fn disk_hits_over_sendfile_are_byte_identical() {
     let mut checks = Checks::new();
     let origin = start_origin().expect("origin");
     let want = body();
-    let (edge, _disk) = start_edge(origin, true).expect("edge with sendfile");
-    let (plain, _disk2) = start_edge(origin, false).expect("edge without sendfile");
+    let (edge, _disk) = start_edge(origin, true, true).expect("edge with sendfile");
+    let (plain, _disk2) = start_edge(origin, false, false).expect("edge copying hits");
+    let (zc, _disk3) = start_edge(origin, true, false).expect("edge with zero_copy only");
     let addr = addr_of(&edge);
     let plain_addr = addr_of(&plain);
 
@@ -274,18 +289,44 @@ fn disk_hits_over_sendfile_are_byte_identical() {
         Ok(())
     });
 
-    checks.run("with sendfile = false the same bytes, no sendfile", || {
-        warm_to_disk(plain_addr)?;
-        let r = request(plain_addr, "GET", "")?;
-        ensure!(
-            r.header("x-cache") == "hit-disk",
-            "x-cache {}",
-            r.header("x-cache")
-        );
-        ensure!(r.body == want, "body differs");
-        ensure!(sent(&plain)? == 0.0, "sendfile used while off");
-        Ok(())
-    });
+    checks.run(
+        "with zero_copy alone the same bytes (range too), no sendfile",
+        || {
+            let addr = addr_of(&zc);
+            warm_to_disk(addr)?;
+            let r = request(addr, "GET", "")?;
+            ensure!(
+                r.header("x-cache") == "hit-disk",
+                "x-cache {}",
+                r.header("x-cache")
+            );
+            ensure!(r.body == want, "body differs");
+            let r = request(addr, "GET", "Range: bytes=100-\r\n")?;
+            ensure!(
+                r.status == 206 && r.body == want[100..],
+                "range: status {}",
+                r.status
+            );
+            ensure!(sent(&zc)? == 0.0, "sendfile used while off");
+            Ok(())
+        },
+    );
+
+    checks.run(
+        "copied hits (zero_copy = false): the same bytes, no sendfile",
+        || {
+            warm_to_disk(plain_addr)?;
+            let r = request(plain_addr, "GET", "")?;
+            ensure!(
+                r.header("x-cache") == "hit-disk",
+                "x-cache {}",
+                r.header("x-cache")
+            );
+            ensure!(r.body == want, "body differs");
+            ensure!(sent(&plain)? == 0.0, "sendfile used while off");
+            Ok(())
+        },
+    );
 
     checks.run("a promoted disk hit is a heap copy in memory", || {
         let disk = tempfile::Builder::new()
@@ -294,7 +335,7 @@ fn disk_hits_over_sendfile_are_byte_identical() {
         let edge = Edge::start(EdgeConfig {
             memory_bytes: 8 << 20,
             disk: Some((disk.path().to_owned(), 64 << 20)),
-            disk_keys: vec![("sendfile".into(), "true".into())],
+            disk_keys: disk_keys(true, true),
             ..EdgeConfig::new(vec![format!("http://{origin}")])
         })?;
         let addr = addr_of(&edge);
@@ -341,7 +382,7 @@ fn disk_hits_over_sendfile_are_byte_identical() {
         let edge = Edge::start(EdgeConfig {
             memory_bytes: 1 << 20,
             disk: Some((disk.path().to_owned(), 64 << 20)),
-            disk_keys: vec![("sendfile".into(), "true".into())],
+            disk_keys: disk_keys(true, true),
             tls: Some(tls.clone()),
             ..EdgeConfig::new(vec![format!("http://{origin}")])
         })?;

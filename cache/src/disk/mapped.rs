@@ -1,7 +1,8 @@
-//! Zero-copy disk hits ([`DiskConfig::sendfile`](super::DiskConfig::sendfile)): a
+//! Zero-copy disk hits ([`DiskConfig::zero_copy`](super::DiskConfig::zero_copy)): a
 //! record's body is served as a [`Bytes`] that borrows the store file's read-only
-//! mapping instead of a heap copy, so a plain-TCP connection can hand it to the
-//! kernel with `sendfile(2)` (edge `server::sendfile_io`).
+//! mapping instead of a heap copy. The socket write then copies straight from the
+//! mapping, or a plain-TCP connection hands the range to the kernel with
+//! `sendfile(2)` (edge `server::sendfile_io`, `[cache.disk] sendfile`).
 //!
 //! ## Pieces
 //!
@@ -27,16 +28,18 @@
 //!
 //! ## What pins do not cover
 //!
-//! `sendfile` returns once the socket holds *references* to the page-cache pages,
-//! not copies: until the peer acknowledges them (on loopback: until the local
-//! reader has read them) they can still be resent or read. The pin is released
-//! when the response drops the body, which is right after the last `sendfile`
-//! returned, so a writer that reopens the segment within that window (at most a
-//! socket send buffer of data, normally milliseconds) can change bytes that are
-//! still in flight. And a skipped segment outlives later ones: a reopen that scans
-//! every segment (no usable snapshot) may replay its records after the tombstone
-//! that purged one of them was overwritten. See docs/decisions.md ("sendfile for
-//! disk hits").
+//! - With a plain `write`/`writev` the kernel copies the body into socket buffers
+//!   during the call, while the body (and so the pin) is held: covered. `sendfile`
+//!   instead returns once the socket holds *references* to the page-cache pages:
+//!   until the peer acknowledges them (on loopback: until the local reader has read
+//!   them) they can still be resent or read, after the body and its pin are gone.
+//!   A writer that reopens the segment in that window (at most a socket buffer of
+//!   data, normally milliseconds) can change bytes still in flight.
+//! - A skipped segment outlives later ones: a reopen that scans every segment (no
+//!   usable snapshot) may replay its records after the tombstone that purged one
+//!   of them was overwritten.
+//!
+//! See docs/decisions.md ("sendfile for disk hits").
 
 use std::fs::File;
 use std::ops::Range;
@@ -197,7 +200,7 @@ mod tests {
     /// A ring of `segments` minimum-size segments, zero-copy hits on.
     fn tier(dir: &std::path::Path, segments: u64) -> DiskTier {
         DiskTier::open(&DiskConfig {
-            sendfile: true,
+            zero_copy: true,
             ..DiskConfig::new(dir, FILE_HEADER_BYTES + segments * MIN_SEGMENT_BYTES)
         })
         .unwrap()

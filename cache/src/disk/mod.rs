@@ -62,7 +62,7 @@
 //! disk, are never served. A checksum failure drops the index entry
 //! ([`DiskStats::corrupt_dropped`]) and the caller refetches.
 //!
-//! With [`DiskConfig::sendfile`] a hit is verified in place in the mapping instead
+//! With [`DiskConfig::zero_copy`] a hit is verified in place in the mapping instead
 //! and its body borrows the mapping, pinning the segment against reuse while it is
 //! referenced ([`mapped`]).
 
@@ -113,17 +113,17 @@ pub struct DiskConfig {
     pub files: usize,
     /// How reads are done (default [`ReadMode::Mmap`]).
     pub read_mode: ReadMode,
-    /// Zero-copy hits (default [`DEFAULT_SENDFILE`]): [`DiskTier::get`] verifies a
+    /// Zero-copy hits (default [`DEFAULT_ZERO_COPY`]): [`DiskTier::get`] verifies a
     /// record in place in a read-only mapping and returns a body that borrows it
-    /// (pinning its segment, [`mapped`]), so plain HTTP/1.1 can `sendfile(2)` it.
-    /// Independent of `read_mode`.
-    pub sendfile: bool,
+    /// (pinning its segment, [`mapped`]); the socket write copies from the mapping,
+    /// or plain HTTP/1.1 may `sendfile(2)` it. Independent of `read_mode`.
+    pub zero_copy: bool,
 }
 
-/// [`DiskConfig::sendfile`] when the configuration does not say: off, because a
-/// pin does not cover bytes still in flight in the socket after `sendfile` returned
-/// ([`mapped`], docs/decisions.md).
-pub const DEFAULT_SENDFILE: bool = false;
+/// [`DiskConfig::zero_copy`] when the configuration does not say: off, because a
+/// skipped (pinned) segment can outlive the tombstone of a purge, which a reopen
+/// without a usable snapshot would then undo ([`mapped`], docs/decisions.md).
+pub const DEFAULT_ZERO_COPY: bool = false;
 
 impl DiskConfig {
     /// A configuration with the default file count and read mode.
@@ -133,7 +133,7 @@ impl DiskConfig {
             bytes,
             files: DEFAULT_FILES,
             read_mode: ReadMode::default(),
-            sendfile: DEFAULT_SENDFILE,
+            zero_copy: DEFAULT_ZERO_COPY,
         }
     }
 }
@@ -156,6 +156,6 @@ pub struct DiskStats {
     /// Object records appended by [`DiskTier::put`].
     pub writes: u64,
     /// Times the ring writer passed over a segment that a zero-copy body still
-    /// borrowed ([`DiskConfig::sendfile`]).
+    /// borrowed ([`DiskConfig::zero_copy`]).
     pub pinned_skips: u64,
 }

@@ -8,7 +8,7 @@
 //! reads bytes that fail verification, and returns `None` without counting them as
 //! corrupt (the entry is already gone).
 //!
-//! Zero-copy hits (`DiskConfig::sendfile`) read in place and pin segments; the
+//! Zero-copy hits (`DiskConfig::zero_copy`) read in place and pin segments; the
 //! writer passes over pinned ones: [`zero_copy`].
 
 use std::fs::File;
@@ -106,7 +106,7 @@ impl DiskTier {
         // Never reuse an epoch a snapshot may name, even if its segment never hit disk.
         let next_epoch = disk_next_epoch.max(snap_head.map_or(0, |e| e.saturating_add(1)));
         let reader = open_reader(config.read_mode, &files, &paths)?;
-        let mapped = match config.sendfile {
+        let mapped = match config.zero_copy {
             true => Some(
                 files
                     .iter()
@@ -174,7 +174,7 @@ impl DiskTier {
     /// [`DiskStats::corrupt_dropped`], logged, and reported as `Ok(None)` so the caller
     /// refetches it.
     ///
-    /// With [`DiskConfig::sendfile`] the record is verified in place instead and the
+    /// With [`DiskConfig::zero_copy`] the record is verified in place instead and the
     /// body borrows the mapping, its segment pinned until the body is dropped
     /// ([`mapped`]).
     pub fn get(&self, key: &str, now_ms: u64) -> Result<Option<CachedObject>, DiskError> {

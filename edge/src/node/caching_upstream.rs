@@ -471,7 +471,7 @@ pub fn kind_of(path: &str) -> ObjectKind {
 }
 
 /// What a fresh disk hit puts into the memory tier: the object itself, or, for a
-/// zero-copy body that borrows the store mapping (`[cache.disk] sendfile`), a heap
+/// zero-copy body that borrows the store mapping (`[cache.disk] zero_copy`), a heap
 /// copy when the memory tier will keep it — a body held in memory would pin its
 /// disk segment against reuse for as long as it stays there.
 fn promoted(object: &CachedObject, memory: &MemoryTier) -> CachedObject {

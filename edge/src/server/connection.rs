@@ -3,8 +3,8 @@
 //! timeouts of [`super::activity`], until it ends or the listener drains.
 //!
 //! I/O stack, top down: hyper → [`Corked`] (write coalescing) → [`TrackedIo`]
-//! (activity) → plain TCP in [`SendfileIo`] (disk hits with `sendfile(2)`), or the
-//! TLS stream.
+//! (activity) → plain TCP, in [`SendfileIo`] (disk hits with `sendfile(2)`) when
+//! [`super::ServerOptions::sendfile`] is on, or the TLS stream.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -69,6 +69,8 @@ pub(crate) struct Connection {
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) timeouts: ConnTimeouts,
     pub(crate) alt_svc: Option<http::HeaderValue>,
+    /// Plain TCP goes through [`SendfileIo`].
+    pub(crate) sendfile: bool,
     pub(crate) metrics: ConnectionMetrics,
     pub(crate) _slot: Slot,
 }
@@ -84,6 +86,9 @@ impl Connection {
             tracing::debug!(peer = %self.peer, error = %e, "set TCP_NODELAY");
         }
         let Some(acceptor) = tls else {
+            if !self.sendfile {
+                return self.serve_io(tcp).await;
+            }
             let io = SendfileIo::new(tcp, self.metrics.sendfile_bytes.clone());
             return self.serve_io(io).await;
         };

@@ -1,7 +1,9 @@
 //! `sendfile(2)` for disk-tier hits on plain-TCP connections.
 //!
-//! With `[cache.disk] sendfile = true` a disk hit's body is a [`bytes::Bytes`] that
-//! borrows the store file's read-only mapping ([`cache::disk::mapped`]). hyper's
+//! With `[cache.disk] zero_copy = true` a disk hit's body is a [`bytes::Bytes`] that
+//! borrows the store file's read-only mapping ([`cache::disk::mapped`]); with
+//! `[cache.disk] sendfile = true` too ([`ServerOptions::sendfile`](super::ServerOptions::sendfile)),
+//! plain-TCP connections go through this layer. hyper's
 //! HTTP/1.1 encoder, over an I/O that reports `is_write_vectored()`, queues a
 //! content-length body's `Bytes` as it is and hands it to `poll_write_vectored`
 //! behind the response head; [`super::corked_io`] passes writes of
@@ -186,9 +188,9 @@ mod tests {
 
     use super::*;
 
-    fn tier(dir: &std::path::Path, sendfile: bool) -> DiskTier {
+    fn tier(dir: &std::path::Path, zero_copy: bool) -> DiskTier {
         DiskTier::open(&DiskConfig {
-            sendfile,
+            zero_copy,
             ..DiskConfig::new(dir, 64 << 20)
         })
         .unwrap()

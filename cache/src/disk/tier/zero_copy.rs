@@ -1,4 +1,4 @@
-//! The two halves of zero-copy hits ([`DiskConfig::sendfile`](crate::disk::DiskConfig::sendfile))
+//! The two halves of zero-copy hits ([`DiskConfig::zero_copy`](crate::disk::DiskConfig::zero_copy))
 //! that need the tier's internals: the in-place read, which pins the record's
 //! segment and verifies the record inside the mapping, and the ring writer's choice
 //! of the next segment, which passes over pinned ones. The pin handshake between
