@@ -13,7 +13,10 @@
 # second of what the client read (wrk and h2load print binary units; converted).
 # Servers: ferrocast-mem (memory tier 1 GiB, no disk), ferrocast-disk (memory tier
 # 1 MiB, the minimum, disk tier 1 GiB in the temp dir; per-tier hit counts are
-# read from its /metrics), nginx (proxy_cache, bench/peers/nginx-proxy-cache.conf.in;
+# read from its /metrics), ferrocast-disk-zc (the same with `[cache.disk] zero_copy
+# = true`: hits verified in place, written from the store mapping),
+# ferrocast-disk-sf (zero_copy and `sendfile = true`: plain HTTP/1.1 disk hits go
+# out with sendfile(2); its bytes are in the x-cache column as sendfile-bytes), nginx (proxy_cache, bench/peers/nginx-proxy-cache.conf.in;
 # by default `sendfile off; output_buffers 2 1m`, its fastest here: see there)
 # and varnish (malloc 1G, bench/peers/varnish.vcl.in). The final table gives
 # medians over ROUNDS and the ratios of issue 3's goal: ferrocast-mem / best peer
@@ -36,6 +39,7 @@
 # usage: bench/edge_vs_peers.sh [DURATION_S=10]
 # env:   ROUNDS=1 (alternate the whole server set; the table uses medians)
 #        SKIP_BUILD=1  SKIP_NGINX=1  SKIP_VARNISH=1  SKIP_FERROCAST=1  SKIP_DISK=1
+#        SKIP_MEM=1 (no ferrocast-mem)  SKIP_SENDFILE=1 (no ferrocast-disk-zc, -sf)
 #        SKIP_P99=1  SKIP_RSS=1  SKIP_ZIPF=1  KEEP=1 (keep the temp dir)
 #        EDGE_BIN=path (A/B another ferrocast-edge build; default the release build)
 #        SERVER_CPU=0 CLIENT_CPU=1 (taskset cores)
@@ -185,19 +189,20 @@ run_h2load() { # port workload
 # Each start_* sets SRV_PID, H1_PORT, H2_PORT (0: no h2c) and HIT_RE (what a
 # warmed response's headers must match; HIT_RE_PLAYLIST for the playlist).
 HIT_RE_PLAYLIST=""
-edge_conf() { # memory_bytes disk_path disk_bytes port
+edge_conf() { # memory_bytes disk_path disk_bytes port [more [cache.disk] lines]
   {
     printf '[http]\nlisten = "127.0.0.1:%s"\n[http3]\nlisten = "127.0.0.1:%s"\n' "$4" "$(pick_port)"
     printf '[upstream]\nparents = ["http://127.0.0.1:%s"]\n' "$OP"
     printf '[cache.memory]\nbytes = %s\n[cache.disk]\npath = "%s"\nbytes = %s\n' "$1" "$2" "$3"
+    [[ -z ${5:-} ]] || printf '%s\n' "$5"
     printf '[auth]\npublic_key = ""\n'
   } >"$TMP/edge.toml"
 }
-start_edge() { # memory_bytes disk_path disk_bytes
+start_edge() { # memory_bytes disk_path disk_bytes [more [cache.disk] lines]
   local port; port=$(pick_port)
   rm -rf "$TMP/disk"
   [[ -z $2 ]] || mkdir -p "$2"
-  edge_conf "$1" "$2" "$3" "$port"
+  edge_conf "$1" "$2" "$3" "$port" "${4:-}"
   RUST_LOG=${RUST_LOG:-warn} taskset -c "$SCPU" "$EDGE" --config "$TMP/edge.toml" >>"$TMP/edge.out" 2>>"$TMP/edge.log" &
   SRV_PID=$!; PIDS+=("$SRV_PID")
   wait_listen "$port" "$SRV_PID" ferrocast-edge
@@ -207,6 +212,14 @@ start_ferrocast-mem() { start_edge $((1 << 30)) "" $((1 << 30)); HIT_RE='x-cache
 # The playlist fits the 1 MiB memory tier: a memory hit is the expected answer.
 start_ferrocast-disk() {
   start_edge $((1 << 20)) "$TMP/disk" $((1 << 30))
+  HIT_RE='x-cache: hit-disk'; HIT_RE_PLAYLIST='x-cache: hit-(memory|disk)'
+}
+start_ferrocast-disk-zc() {
+  start_edge $((1 << 20)) "$TMP/disk" $((1 << 30)) 'zero_copy = true'
+  HIT_RE='x-cache: hit-disk'; HIT_RE_PLAYLIST='x-cache: hit-(memory|disk)'
+}
+start_ferrocast-disk-sf() {
+  start_edge $((1 << 20)) "$TMP/disk" $((1 << 30)) $'zero_copy = true\nsendfile = true'
   HIT_RE='x-cache: hit-disk'; HIT_RE_PLAYLIST='x-cache: hit-(memory|disk)'
 }
 start_nginx() {
@@ -242,7 +255,8 @@ h2c_works() { curl -s --max-time 5 --http2-prior-knowledge -o /dev/null -w '%{ht
 edge_lookups() {
   curl -sf --max-time 5 "http://127.0.0.1:$H1_PORT/metrics" | sed -n \
     -e 's/^ferrocast_edge_cache_lookups_total{result="\([^"]*\)"} \([0-9]*\).*/\1=\2/p' \
-    -e 's/^ferrocast_edge_cache_disk_writes_total \([0-9]*\).*/disk-writes=\1/p' | tr '\n' ' '
+    -e 's/^ferrocast_edge_cache_disk_writes_total \([0-9]*\).*/disk-writes=\1/p' \
+    -e 's/^ferrocast_http_sendfile_bytes_total \([0-9]*\).*/sendfile-bytes=\1/p' | tr '\n' ' '
 }
 # CPU ticks (utime + stime) of a process and its descendants (nginx's worker,
 # varnishd's child).
@@ -267,7 +281,7 @@ with_cpu() {
 lookup_delta() {
   awk -v after="$1" -v before="$2" 'BEGIN {
     n = split(before, b, " "); for (i = 1; i <= n; i++) { split(b[i], kv, "="); old[kv[1]] = kv[2] }
-    n = split(after, a, " "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); d = kv[2] - old[kv[1]]; if (d) printf "%s=%d ", kv[1], d }
+    n = split(after, a, " "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); d = kv[2] - old[kv[1]]; if (d) printf "%s=%.0f ", kv[1], d }
   }'
 }
 
@@ -333,8 +347,9 @@ run_server() { # name
 }
 
 SERVERS=()
-[[ -n ${SKIP_FERROCAST:-} ]] || SERVERS+=(ferrocast-mem)
+[[ -n ${SKIP_FERROCAST:-} || -n ${SKIP_MEM:-} ]] || SERVERS+=(ferrocast-mem)
 [[ -n ${SKIP_FERROCAST:-} || -n ${SKIP_DISK:-} ]] || SERVERS+=(ferrocast-disk)
+[[ -n ${SKIP_FERROCAST:-} || -n ${SKIP_DISK:-} || -n ${SKIP_SENDFILE:-} ]] || SERVERS+=(ferrocast-disk-zc ferrocast-disk-sf)
 [[ -n ${SKIP_NGINX:-} ]] || SERVERS+=(nginx)
 [[ -n ${SKIP_VARNISH:-} ]] || SERVERS+=(varnish)
 for round in $(seq "$ROUNDS"); do
@@ -415,11 +430,11 @@ best() { # workload proto column: best of nginx and varnish, "value name"
 echo
 echo "edge_vs_peers: ${DURATION}s per measurement, ${ROUNDS} round(s), server on core $SCPU, clients on core $CCPU, 32 connections"
 echo "(srv_cpu%: the server's CPU over the run, 100 = its one core busy; a server well below 100 was not the bottleneck)"
-printf '%-15s %-9s %-5s %12s %8s %7s %9s %10s  %s\n' server workload proto req/s GB/s errors srv_cpu% GB/s/core "ferrocast x-cache, disk writes (from /metrics)"
+printf '%-17s %-9s %-5s %12s %8s %7s %9s %10s  %s\n' server workload proto req/s GB/s errors srv_cpu% GB/s/core "ferrocast x-cache, disk writes (from /metrics)"
 for s in "${SERVERS[@]}"; do
   for w in "${WORKLOADS[@]}"; do
     for p in h1 h2; do
-      printf '%-15s %-9s %-5s %12s %8s %7s %9s %10s  %s\n' "$s" "$w" "$p" "$(stat "$s $w $p" 1)" "$(stat "$s $w $p" 2)" \
+      printf '%-17s %-9s %-5s %12s %8s %7s %9s %10s  %s\n' "$s" "$w" "$p" "$(stat "$s $w $p" 1)" "$(stat "$s $w $p" 2)" \
         "$(stat "$s $w $p" 3)" "$(stat "$s $w $p" 4)" "$(per_core "$s $w $p")" "${TIERS["$s $w $p"]:-}"
     done
   done
@@ -442,6 +457,15 @@ if [[ " ${SERVERS[*]} " == *" ferrocast-mem "* ]] && [[ " ${SERVERS[*]} " == *" 
       echo "  playlist $p req/s: ferrocast-disk / nginx = $(ratio "$(stat "ferrocast-disk playlist $p" 1)" "$(stat "nginx playlist $p" 1)")"
     done
   fi
+fi
+if [[ " ${SERVERS[*]} " == *" ferrocast-disk "* && " ${SERVERS[*]} " == *" ferrocast-disk-sf "* ]]; then
+  echo
+  echo "ZERO-COPY / SENDFILE (after / before, same build, same run; before = ferrocast-disk, hits copied out)"
+  for s in ferrocast-disk-zc ferrocast-disk-sf; do
+    for p in h1 h2; do
+      echo "  $s segment $p GB/s: $(ratio "$(stat "$s segment $p" 2)" "$(stat "ferrocast-disk segment $p" 2)"), per server core: $(ratio "$(per_core "$s segment $p")" "$(per_core "ferrocast-disk segment $p")")"
+    done
+  done
 fi
 if [[ -z ${SKIP_P99:-} ]]; then
   echo

@@ -1,6 +1,6 @@
 //! Property tests of the disk tier through its public API: objects put into a
 //! [`DiskTier`] come back byte for byte after a reopen (full scan or snapshot plus
-//! tail, both read modes); after random damage to the store file or the snapshot a
+//! tail, both read modes, copied or zero-copy hits); after random damage to the store file or the snapshot a
 //! reopened tier never serves bytes that were not put under the key, and what is
 //! written after that damage (puts, removals, prefix purges) is exactly what the next
 //! reopen sees.
@@ -203,9 +203,11 @@ proptest! {
         puts in vec((arb_key(), arb_object()), 1..24),
         snapshot_after in prop::option::of(any::<Pick>()),
         uring in any::<bool>(),
+        zero_copy in any::<bool>(),
     ) {
         let dir = tempfile::tempdir().unwrap();
         let mode = if uring { ReadMode::IoUring } else { ReadMode::Mmap };
+        let config = |dir: &Path, mode| DiskConfig { zero_copy, ..config(dir, mode) };
         let snapshot_after = snapshot_after.map(|p| p.index(puts.len()));
         let mut last = HashMap::new();
         {
@@ -237,9 +239,11 @@ proptest! {
         snapshot in any::<bool>(),
         damage in arb_damage(),
         after in vec(arb_op(), 0..10),
+        zero_copy in any::<bool>(),
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = config(dir.path(), ReadMode::Mmap);
+        // `zero_copy`: hits verified in place in the mapping instead of on a copy.
+        let cfg = DiskConfig { zero_copy, ..config(dir.path(), ReadMode::Mmap) };
         let mut versions: HashMap<String, Vec<CachedObject>> = HashMap::new();
         {
             let tier = DiskTier::open(&cfg).unwrap();

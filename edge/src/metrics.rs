@@ -57,6 +57,9 @@ pub struct ConnectionMetrics {
     pub rejected: IntCounter,
     /// `ferrocast_http_connections_timed_out_total{reason}`.
     pub timed_out: IntCounterVec,
+    /// `ferrocast_http_sendfile_bytes_total`: disk-hit body bytes sent with
+    /// `sendfile(2)` (`[cache.disk] sendfile`, plain-TCP HTTP/1.1).
+    pub sendfile_bytes: IntCounter,
 }
 
 impl ConnectionMetrics {
@@ -78,11 +81,17 @@ impl ConnectionMetrics {
         )?;
         registry.register(Box::new(open.clone()))?;
         registry.register(Box::new(rejected.clone()))?;
+        let sendfile_bytes = IntCounter::new(
+            "ferrocast_http_sendfile_bytes_total",
+            "Disk-hit body bytes sent with sendfile(2) on plain-TCP connections",
+        )?;
         registry.register(Box::new(timed_out.clone()))?;
+        registry.register(Box::new(sendfile_bytes.clone()))?;
         Ok(Self {
             open,
             rejected,
             timed_out,
+            sendfile_bytes,
         })
     }
 }

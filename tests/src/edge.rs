@@ -44,6 +44,8 @@ pub struct EdgeConfig {
     pub admin_keys: Vec<String>,
     /// `[cache.disk] snapshot_interval_s`; `None`: the edge's default.
     pub snapshot_interval_s: Option<u64>,
+    /// More `[cache.disk]` keys, as (key, TOML value), e.g. `sendfile`.
+    pub disk_keys: Vec<(String, String)>,
     /// More `[http]` keys, as (key, TOML value): limits such as `header_timeout_ms`.
     pub http_keys: Vec<(String, String)>,
     /// `RUST_LOG` for the edge.
@@ -67,6 +69,7 @@ impl EdgeConfig {
             disk: None,
             admin_keys: Vec::new(),
             snapshot_interval_s: None,
+            disk_keys: Vec::new(),
             http_keys: Vec::new(),
             rust_log: "info".into(),
             public_key: None,
@@ -125,6 +128,9 @@ impl EdgeConfig {
             ));
             if let Some(secs) = self.snapshot_interval_s {
                 s.push_str(&format!("snapshot_interval_s = {secs}\n"));
+            }
+            for (k, v) in &self.disk_keys {
+                s.push_str(&format!("{k} = {v}\n"));
             }
         }
         s

@@ -61,9 +61,14 @@
 //! returning it, so bytes that the writer overwrites concurrently, or that rotted on
 //! disk, are never served. A checksum failure drops the index entry
 //! ([`DiskStats::corrupt_dropped`]) and the caller refetches.
+//!
+//! With [`DiskConfig::zero_copy`] a hit is verified in place in the mapping instead
+//! and its body borrows the mapping, pinning the segment against reuse while it is
+//! referenced ([`mapped`]).
 
 mod error;
 mod index;
+pub mod mapped;
 pub mod meta_codec;
 mod read_mmap;
 mod read_uring;
@@ -108,7 +113,17 @@ pub struct DiskConfig {
     pub files: usize,
     /// How reads are done (default [`ReadMode::Mmap`]).
     pub read_mode: ReadMode,
+    /// Zero-copy hits (default [`DEFAULT_ZERO_COPY`]): [`DiskTier::get`] verifies a
+    /// record in place in a read-only mapping and returns a body that borrows it
+    /// (pinning its segment, [`mapped`]); the socket write copies from the mapping,
+    /// or plain HTTP/1.1 may `sendfile(2)` it. Independent of `read_mode`.
+    pub zero_copy: bool,
 }
+
+/// [`DiskConfig::zero_copy`] when the configuration does not say: off, because a
+/// skipped (pinned) segment can outlive the tombstone of a purge, which a reopen
+/// without a usable snapshot would then undo ([`mapped`], docs/decisions.md).
+pub const DEFAULT_ZERO_COPY: bool = false;
 
 impl DiskConfig {
     /// A configuration with the default file count and read mode.
@@ -118,6 +133,7 @@ impl DiskConfig {
             bytes,
             files: DEFAULT_FILES,
             read_mode: ReadMode::default(),
+            zero_copy: DEFAULT_ZERO_COPY,
         }
     }
 }
@@ -139,4 +155,7 @@ pub struct DiskStats {
     pub reads: u64,
     /// Object records appended by [`DiskTier::put`].
     pub writes: u64,
+    /// Times the ring writer passed over a segment that a zero-copy body still
+    /// borrowed ([`DiskConfig::zero_copy`]).
+    pub pinned_skips: u64,
 }

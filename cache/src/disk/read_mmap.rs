@@ -33,7 +33,7 @@ impl MmapReader {
 }
 
 #[allow(unsafe_code)]
-fn map_file(file: &File) -> std::io::Result<Mmap> {
+pub(super) fn map_file(file: &File) -> std::io::Result<Mmap> {
     // SAFETY: memmap2 calls mapping a file unsafe because the file may change or
     // shrink under the mapping. Shrinking: store files are preallocated once and
     // never truncated or `set_len`-shrunk by this crate (store_file.rs), so no page of
@@ -42,6 +42,9 @@ fn map_file(file: &File) -> std::io::Result<Mmap> {
     // bytes out (`u8` has no invalid values) and then verify magic, epoch, key and
     // xxh3 checksum on the copy, so a torn or concurrent write is detected, never
     // served. The writer removes index entries before overwriting their segment.
+    // Zero-copy bodies (mapped.rs) read the mapping in place instead: they pin their
+    // segment first, and the writer never reopens a pinned segment, so the bytes
+    // verified are not rewritten while a body borrows them.
     unsafe { Mmap::map(file) }
 }
 

@@ -7,6 +7,9 @@
 //! before it writes into that segment; a reader that copied a `Loc` just before that
 //! reads bytes that fail verification, and returns `None` without counting them as
 //! corrupt (the entry is already gone).
+//!
+//! Zero-copy hits (`DiskConfig::zero_copy`) read in place and pin segments; the
+//! writer passes over pinned ones: [`zero_copy`].
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -16,6 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use bytes::Bytes;
 
 use super::index::{Index, Loc};
+use super::mapped::{MappedStore, SegmentPins};
 use super::reader::{open_reader, StoreRead};
 use super::record::{self, RecordHead, RecordKind, MAX_KEY_BYTES, RECORD_ALIGN};
 use super::scan::{self, Store};
@@ -23,6 +27,8 @@ use super::snapshot;
 use super::store_file::{self, Geometry};
 use super::{DiskConfig, DiskError, DiskStats};
 use crate::object::{CachedObject, ObjectMeta};
+
+mod zero_copy;
 
 /// Written after each record where it fits (see `DiskTier::append`): no record starts
 /// with zeros, so a scan stops there.
@@ -36,6 +42,11 @@ pub struct DiskTier {
     files: Vec<Arc<File>>,
     paths: Vec<PathBuf>,
     reader: Box<dyn StoreRead>,
+    /// One registered mapping per store file when zero-copy hits are on.
+    mapped: Option<Vec<Arc<MappedStore>>>,
+    /// Zero-copy bodies borrowing each segment; the writer skips pinned ones.
+    pins: Arc<SegmentPins>,
+    pinned_skips: AtomicU64,
     index: RwLock<Index>,
     writer: Mutex<Writer>,
     evictions: AtomicU64,
@@ -95,12 +106,28 @@ impl DiskTier {
         // Never reuse an epoch a snapshot may name, even if its segment never hit disk.
         let next_epoch = disk_next_epoch.max(snap_head.map_or(0, |e| e.saturating_add(1)));
         let reader = open_reader(config.read_mode, &files, &paths)?;
+        let mapped = match config.zero_copy {
+            true => Some(
+                files
+                    .iter()
+                    .zip(&paths)
+                    .map(|(f, p)| {
+                        let map = super::read_mmap::map_file(f).map_err(|e| DiskError::io(p, e))?;
+                        Ok(MappedStore::register(map, f.clone()))
+                    })
+                    .collect::<Result<Vec<_>, DiskError>>()?,
+            ),
+            false => None,
+        };
         Ok(DiskTier {
             dir: config.path.clone(),
             geo,
             files,
             paths,
             reader,
+            mapped,
+            pins: SegmentPins::new(geo.segments()),
+            pinned_skips: AtomicU64::new(0),
             index: RwLock::new(rebuilt.index),
             writer: Mutex::new(Writer {
                 current: None,
@@ -146,6 +173,10 @@ impl DiskTier {
     /// fails verification is removed from the index, counted in
     /// [`DiskStats::corrupt_dropped`], logged, and reported as `Ok(None)` so the caller
     /// refetches it.
+    ///
+    /// With [`DiskConfig::zero_copy`] the record is verified in place instead and the
+    /// body borrows the mapping, its segment pinned until the body is dropped
+    /// ([`mapped`]).
     pub fn get(&self, key: &str, now_ms: u64) -> Result<Option<CachedObject>, DiskError> {
         let Some(loc) = read_lock(&self.index).get(key) else {
             return Ok(None);
@@ -155,9 +186,11 @@ impl DiskTier {
             return Ok(None);
         }
         let (file, seg_offset) = self.geo.locate(loc.seg);
-        let (buf, sum) =
-            self.reader
-                .read_record(file, seg_offset + u64::from(loc.offset), loc.len as usize)?;
+        let offset = seg_offset + u64::from(loc.offset);
+        if let Some(maps) = &self.mapped {
+            return self.get_in_place(maps, key, loc, file, offset, now_ms);
+        }
+        let (buf, sum) = self.reader.read_record(file, offset, loc.len as usize)?;
         self.reads.fetch_add(1, Relaxed);
         match verify(&buf, sum, key, &loc) {
             Ok((meta, body)) => {
@@ -169,20 +202,24 @@ impl DiskTier {
                     body: Bytes::from(buf).slice(body),
                 }))
             }
-            Err(reason) => {
-                if write_lock(&self.index).remove_if_at(key, loc) {
-                    self.corrupt_dropped.fetch_add(1, Relaxed);
-                    tracing::warn!(
-                        file = %self.paths[file].display(),
-                        seg = loc.seg,
-                        offset = loc.offset,
-                        reason,
-                        "disk tier: dropped a record that failed verification"
-                    );
-                }
-                Ok(None)
-            }
+            Err(reason) => Ok(self.unverified(key, loc, file, reason)),
         }
+    }
+
+    /// A record that failed verification: drops its entry (unless the writer did
+    /// already), counts and logs it. Always `None`.
+    fn unverified(&self, key: &str, loc: Loc, file: usize, reason: &str) -> Option<CachedObject> {
+        if write_lock(&self.index).remove_if_at(key, loc) {
+            self.corrupt_dropped.fetch_add(1, Relaxed);
+            tracing::warn!(
+                file = %self.paths[file].display(),
+                seg = loc.seg,
+                offset = loc.offset,
+                reason,
+                "disk tier: dropped a record that failed verification"
+            );
+        }
+        None
     }
 
     /// Appends `object` under `key`, replacing any older record for the key.
@@ -207,7 +244,9 @@ impl DiskTier {
             return Ok(false);
         }
         let mut w = lock(&self.writer);
-        let loc = self.append(&mut w, &mut head, &object.body)?;
+        let Some(loc) = self.append(&mut w, &mut head, &object.body)? else {
+            return Ok(false);
+        };
         let loc = Loc {
             useful_until_ms: object.meta.useful_until_ms(),
             ..loc
@@ -269,6 +308,7 @@ impl DiskTier {
             corrupt_dropped: self.corrupt_dropped.load(Relaxed),
             reads: self.reads.load(Relaxed),
             writes: self.writes.load(Relaxed),
+            pinned_skips: self.pinned_skips.load(Relaxed),
         }
     }
 
@@ -297,27 +337,30 @@ impl DiskTier {
     ) -> Result<(), DiskError> {
         let mut head = RecordHead::encode(kind, key, None, 0)
             .expect("a checked key without metadata always encodes");
-        self.append(w, &mut head, &[]).map(drop)
+        if self.append(w, &mut head, &[])?.is_none() {
+            tracing::warn!(key, "disk tier: every segment is pinned; purge not logged");
+        }
+        Ok(())
     }
 
     /// Reserves room for the record (opening the next segment, and evicting its
-    /// entries, when the current one is full), writes it, and returns where it lies.
-    fn append(&self, w: &mut Writer, head: &mut RecordHead, body: &[u8]) -> Result<Loc, DiskError> {
+    /// entries, when the current one is full), writes it, and returns where it lies;
+    /// `None` when every segment is pinned by zero-copy bodies.
+    fn append(
+        &self,
+        w: &mut Writer,
+        head: &mut RecordHead,
+        body: &[u8],
+    ) -> Result<Option<Loc>, DiskError> {
         let stored = head.stored_len() as u64;
         let (seg, epoch, offset) = match w.current {
             Some((seg, epoch, offset)) if offset + stored <= self.geo.segment_bytes => {
                 (seg, epoch, offset)
             }
-            _ => {
-                let seg = w.next_seg;
-                let epoch = w.next_epoch;
-                // The entries go before the bytes do (module guide: "Reads").
-                let evicted = write_lock(&self.index).evict_segment(seg);
-                self.evictions.fetch_add(evicted as u64, Relaxed);
-                w.next_seg = (seg + 1) % self.geo.segments();
-                w.next_epoch += 1;
-                (seg, epoch, 0)
-            }
+            _ => match self.open_segment(w) {
+                Some((seg, epoch)) => (seg, epoch, 0),
+                None => return Ok(None),
+            },
         };
         w.current = Some((seg, epoch, offset));
         let (file, seg_offset) = self.geo.locate(seg);
@@ -335,13 +378,13 @@ impl DiskTier {
         store_file::write_all_at(&self.files[file], &[h, body, pad, end], seg_offset + offset)
             .map_err(|e| DiskError::io(&self.paths[file], e))?;
         w.current = Some((seg, epoch, offset + stored));
-        Ok(Loc {
+        Ok(Some(Loc {
             seg,
             offset: offset as u32,
             len: len as u32,
             epoch,
             useful_until_ms: 0,
-        })
+        }))
     }
 }
 

@@ -22,6 +22,7 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use cache::coalesce::{Coalescer, FetchError, Joined};
 use cache::{Admission, CachedObject, DiskTier, Freshness, MemoryTier, ObjectMeta};
 use futures_util::StreamExt;
@@ -241,7 +242,7 @@ impl Inner {
         match object.meta.freshness(now) {
             Freshness::Fresh => {
                 if fresh_phase == CachePhase::DiskHit {
-                    self.memory.insert(key, object.clone());
+                    self.memory.insert(key, promoted(&object, &self.memory));
                 }
                 Ok(self.hit(object, fresh_phase, kind, now))
             }
@@ -466,6 +467,22 @@ pub fn kind_of(path: &str) -> ObjectKind {
         ObjectKind::Segment
     } else {
         ObjectKind::Other
+    }
+}
+
+/// What a fresh disk hit puts into the memory tier: the object itself, or, for a
+/// zero-copy body that borrows the store mapping (`[cache.disk] zero_copy`), a heap
+/// copy when the memory tier will keep it — a body held in memory would pin its
+/// disk segment against reuse for as long as it stays there.
+fn promoted(object: &CachedObject, memory: &MemoryTier) -> CachedObject {
+    if object.weight() as u64 > memory.max_object_bytes()
+        || cache::disk::mapped::store_slice(&object.body).is_none()
+    {
+        return object.clone();
+    }
+    CachedObject {
+        meta: object.meta.clone(),
+        body: Bytes::copy_from_slice(&object.body),
     }
 }
 

@@ -218,6 +218,12 @@ pub struct DiskSection {
     /// Seconds between index snapshots while running (0: only at shutdown). After a
     /// crash, start-up scans only what was written since the last one.
     pub snapshot_interval_s: u64,
+    /// Zero-copy disk hits: verified in place, bodies borrow the store mapping
+    /// (segment pinned while referenced). See [`cache::disk::DiskConfig::zero_copy`].
+    pub zero_copy: bool,
+    /// With `zero_copy`, plain-TCP HTTP/1.1 sends disk hits with `sendfile(2)`
+    /// instead of writing them from the mapping ([`crate::server::ServerOptions::sendfile`]).
+    pub sendfile: bool,
 }
 
 impl Default for DiskSection {
@@ -228,6 +234,8 @@ impl Default for DiskSection {
             files: DEFAULT_DISK_FILES,
             read: DEFAULT_DISK_READ.into(),
             snapshot_interval_s: DEFAULT_SNAPSHOT_INTERVAL_S,
+            zero_copy: cache::disk::DEFAULT_ZERO_COPY,
+            sendfile: crate::server::DEFAULT_SENDFILE,
         }
     }
 }
@@ -326,6 +334,9 @@ impl EdgeConfig {
                     "[cache.disk] read = {:?} must be \"mmap\" or \"io_uring\"",
                     d.read
                 ));
+            }
+            if d.sendfile && !d.zero_copy {
+                return invalid("[cache.disk] sendfile = true needs zero_copy = true".into());
             }
         }
         if self.api.admin_keys.iter().any(|k| k.len() < 16) {

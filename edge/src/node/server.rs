@@ -77,6 +77,7 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
             } else {
                 ReadMode::Mmap
             },
+            zero_copy: d.zero_copy,
         };
         let tier = tokio::task::spawn_blocking(move || {
             match DiskTier::open(&disk_config) {
@@ -159,6 +160,7 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
     )?;
     let options = crate::server::ServerOptions {
         alt_svc: http3.as_ref().map(|h3| h3.alt_svc()),
+        sendfile: config.cache.disk.enabled() && config.cache.disk.sendfile,
         ..config.http.server_options()
     };
     let shards = HttpShards::start(

@@ -1,6 +1,10 @@
 //! One accepted TCP connection: optional TLS handshake, then hyper's HTTP/1.1 or
 //! HTTP/2 connection feeding the [`Pipeline`], watched by the header and idle
 //! timeouts of [`super::activity`], until it ends or the listener drains.
+//!
+//! I/O stack, top down: hyper → [`Corked`] (write coalescing) → [`TrackedIo`]
+//! (activity) → plain TCP, in [`SendfileIo`] (disk hits with `sendfile(2)`) when
+//! [`super::ServerOptions::sendfile`] is on, or the TLS stream.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -24,6 +28,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::activity::{ConnActivity, ConnTimeouts, TimeoutReason, Verdict};
 use super::corked_io::{cork, Corked};
+use super::sendfile_io::SendfileIo;
 use super::tracked_io::TrackedIo;
 use crate::body::{BodyError, ResponseBody};
 use crate::metrics::ConnectionMetrics;
@@ -64,6 +69,8 @@ pub(crate) struct Connection {
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) timeouts: ConnTimeouts,
     pub(crate) alt_svc: Option<http::HeaderValue>,
+    /// Plain TCP goes through [`SendfileIo`].
+    pub(crate) sendfile: bool,
     pub(crate) metrics: ConnectionMetrics,
     pub(crate) _slot: Slot,
 }
@@ -79,7 +86,11 @@ impl Connection {
             tracing::debug!(peer = %self.peer, error = %e, "set TCP_NODELAY");
         }
         let Some(acceptor) = tls else {
-            return self.serve_io(tcp).await;
+            if !self.sendfile {
+                return self.serve_io(tcp).await;
+            }
+            let io = SendfileIo::new(tcp, self.metrics.sendfile_bytes.clone());
+            return self.serve_io(io).await;
         };
         match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
             Ok(Ok(stream)) => self.serve_io(stream).await,

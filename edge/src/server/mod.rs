@@ -11,6 +11,8 @@
 //! - Small writes (HTTP/2 frames, short responses) are corked and written out when
 //!   the connection yields ([`corked_io`]): a 2 MB HTTP/2 response takes a few large
 //!   writes instead of one per 16 KiB DATA frame.
+//! - Plain TCP only, with [`ServerOptions::sendfile`]: disk-tier hits that borrow
+//!   the store mapping go out with `sendfile(2)` ([`sendfile_io`]).
 //! - Limits ([`ServerOptions`]): maximum connections (more are accepted and closed at
 //!   once), request head size (431), header timeout (slowloris) and keep-alive idle
 //!   timeout ([`activity`]), TLS handshake timeout, HTTP/2 concurrent streams; a bad
@@ -27,6 +29,7 @@ mod activity;
 mod connection;
 mod corked_io;
 mod options;
+mod sendfile_io;
 pub mod shards;
 mod tracked_io;
 
@@ -99,6 +102,7 @@ pub async fn serve_with(
                         stop: stop_rx.clone(),
                         timeouts,
                         alt_svc: options.alt_svc.clone(),
+                        sendfile: options.sendfile,
                         metrics: metrics.clone(),
                         _slot: Slot::new(permit, metrics.open.clone()),
                     };

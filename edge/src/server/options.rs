@@ -20,6 +20,8 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
 /// The smallest [`ServerOptions::max_header_bytes`] hyper's HTTP/1.1 reader accepts.
 pub const MIN_MAX_HEADER_BYTES: usize = 8 * 1024;
+/// Default for [`ServerOptions::sendfile`].
+pub const DEFAULT_SENDFILE: bool = false;
 /// Pause after an accept error such as EMFILE, so a full fd table is not a busy loop.
 pub const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -49,6 +51,9 @@ pub struct ServerOptions {
     /// `Alt-Svc` added to every response when an HTTP/3 listener runs
     /// ([`crate::http3::alt_svc`]); `None` adds nothing.
     pub alt_svc: Option<http::HeaderValue>,
+    /// Plain TCP: write disk-tier bodies that borrow a store mapping
+    /// (`[cache.disk] zero_copy`) with `sendfile(2)` ([`super::sendfile_io`]).
+    pub sendfile: bool,
 }
 
 impl Default for ServerOptions {
@@ -62,6 +67,7 @@ impl Default for ServerOptions {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             alt_svc: None,
+            sendfile: DEFAULT_SENDFILE,
         }
     }
 }
