@@ -32,8 +32,12 @@
 #   edge HTTPS-TCP / nginx (h1, h2), same numbers (goal: >= 0.9, "within 10%")
 #   handshakes: resumed / full, and edge / nginx
 #
+# With ROUNDS > 1 the servers alternate round by round and every number is the
+# median over the rounds (ratios are of medians): the box is shared, and a busy
+# neighbour shows up as a low server CPU share in one round, not in all.
+#
 # usage: bench/h3_vs_tcp.sh [DURATION_S=8]
-# env:   SKIP_BUILD=1  SKIP_NGINX=1  SKIP_H3=1  SKIP_HANDSHAKES=1  KEEP=1 (keep the temp dir)
+# env:   ROUNDS=1  SKIP_BUILD=1  SKIP_NGINX=1  SKIP_H3=1  SKIP_HANDSHAKES=1  KEEP=1 (keep the temp dir)
 #        EDGE_BIN=path  SERVER_CPU=1 CLIENT_CPU=0  CONNECTIONS=32  HS_CONNECTIONS=16
 #        H3_EXTRA='key = value' (more lines for the edge's [http3] section)
 # Installs nginx, openssl and curl with apt-get when missing. Default run: ~4 min.
@@ -45,6 +49,8 @@ SCPU=${SERVER_CPU:-1}
 CCPU=${CLIENT_CPU:-0}
 CONNS=${CONNECTIONS:-32}
 HS_CONNS=${HS_CONNECTIONS:-16}
+ROUNDS=${ROUNDS:-1}
+if ! [[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 && $ROUNDS -le 10 ]]; then echo "ROUNDS must be 1..10" >&2; exit 2; fi
 if ! [[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 2 && $DURATION -le 120 ]]; then echo "DURATION_S must be 2..120" >&2; exit 2; fi
 if ! [[ $CONNS =~ ^[0-9]+$ && $HS_CONNS =~ ^[0-9]+$ && $CONNS -ge 1 && $HS_CONNS -ge 1 && $CONNS -le 1000 && $HS_CONNS -le 1000 ]]; then
   echo "CONNECTIONS and HS_CONNECTIONS must be 1..1000" >&2; exit 2
@@ -116,7 +122,7 @@ log "certificate (openssl, ECDSA P-256)"
 CA=$TMP/ca.pem; CERT=$TMP/leaf.pem; KEY=$TMP/leaf.key
 
 # ---- origin and objects -----------------------------------------------------------
-OP=$(pick_port)
+OP=$(pick_listen_port)
 taskset -c "$CCPU" "$ORIGIN_BIN" --listen "127.0.0.1:$OP" 2>"$TMP/origin.log" &
 PIDS+=("$!")
 wait_listen "$OP" "$!" static-origin
@@ -132,7 +138,7 @@ done
 # Each start_* sets SRV_PID, PORT (TCP; the edge's UDP port has the same number)
 # and H3 (1 when HTTP/3 is served).
 start_edge() {
-  PORT=$(pick_port)
+  PORT=$(pick_listen_port)
   local h3_lines=""
   # An edge that knows `[http3] enabled` gets it; older ones refuse unknown keys.
   printf '[http]\nlisten = "127.0.0.1:%s"\n' "$PORT" >"$TMP/probe.toml"
@@ -172,7 +178,7 @@ start_edge() {
   fi
 }
 start_nginx() {
-  PORT=$(pick_port); H3=0
+  PORT=$(pick_listen_port); H3=0
   rm -rf "$TMP/nginx"; mkdir -p "$TMP/nginx"
   local user_line=""; [[ $EUID -eq 0 ]] && user_line="user root;"
   sed -e "s|@USER_LINE@|$user_line|" -e "s|@TMP@|$TMP/nginx|g" -e "s|@PORT@|$PORT|" \
@@ -184,7 +190,7 @@ start_nginx() {
 }
 
 # ---- measuring --------------------------------------------------------------------
-declare -A RES # "server workload proto" → edge-load's JSON line
+declare -A RES # "server workload proto" → edge-load's JSON lines, one per round
 jfield() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" <<<"$2" | tr -d '"'; }
 measure() { # server workload proto
   local s=$1 w=$2 p=$3 http paths=() extra=() c=$CONNS out
@@ -202,7 +208,7 @@ measure() { # server workload proto
   for x in "${paths[@]}"; do args+=(--path "$x"); done
   out=$(timeout $((DURATION + 60)) taskset -c "$CCPU" "$LOAD" "${args[@]}" "${extra[@]}" 2>>"$TMP/clients.log") || true
   echo "$s $w $p $out" >>"$TMP/results.log"
-  RES["$s $w $p"]=$out
+  RES["$s $w $p"]+=$out$'\n'
   log "$s $w $p: req/s $(jfield rps "$out") GB/s $(awk -v b="$(jfield bytes_per_s "$out")" 'BEGIN { printf "%.3f", b / 1e9 }')" \
     "conn/s $(jfield connections_per_s "$out") resumed $(jfield resumed "$out") errors $(jfield errors "$out")" \
     "server-cpu $(jfield server_cpu_share "$out") client-cpu $(jfield client_cpu_share "$out") x-cache $(jfield x_cache "$out")"
@@ -211,23 +217,31 @@ measure() { # server workload proto
 SERVERS=(edge)
 [[ -n ${SKIP_NGINX:-} ]] || SERVERS+=(nginx)
 EDGE_H3=0
-for s in "${SERVERS[@]}"; do
-  log "$s (server on core $SCPU, client on core $CCPU, ${DURATION}s per measurement)"
-  "start_$s"
-  [[ $s == edge ]] && EDGE_H3=$H3
-  protos=(h1 h2); [[ $H3 == 1 ]] && protos+=(h3)
-  for w in segment playlist; do for p in "${protos[@]}"; do measure "$s" "$w" "$p"; done; done
-  if [[ -z ${SKIP_HANDSHAKES:-} ]]; then
-    hs=(tcp); [[ $H3 == 1 ]] && hs+=(quic)
-    for p in "${hs[@]}"; do for w in full resumed; do measure "$s" "$w" "$p"; done; done
-  fi
-  stop "$SRV_PID"
+for round in $(seq "$ROUNDS"); do
+  for s in "${SERVERS[@]}"; do
+    log "round $round/$ROUNDS: $s (server on core $SCPU, client on core $CCPU, ${DURATION}s per measurement)"
+    "start_$s"
+    [[ $s == edge ]] && EDGE_H3=$H3
+    protos=(h1 h2); [[ $H3 == 1 ]] && protos+=(h3)
+    for w in segment playlist; do for p in "${protos[@]}"; do measure "$s" "$w" "$p"; done; done
+    if [[ -z ${SKIP_HANDSHAKES:-} ]]; then
+      hs=(tcp); [[ $H3 == 1 ]] && hs+=(quic)
+      for p in "${hs[@]}"; do for w in full resumed; do measure "$s" "$w" "$p"; done; done
+    fi
+    stop "$SRV_PID"
+  done
 done
 
 # ---- report -----------------------------------------------------------------------
-val() { # server workload proto key → value or "-"
-  local v; v=$(jfield "$4" "${RES["$1 $2 $3"]:-}")
-  [[ -n $v && $v != null ]] && echo "$v" || echo "-"
+# shellcheck source=bench/lib/stats.sh
+source "$ROOT/bench/lib/stats.sh"
+val() { # server workload proto key → the median over rounds, or "-"
+  local line v vs=()
+  while IFS= read -r line; do
+    v=$(jfield "$4" "$line")
+    [[ -n $v && $v != null ]] && vs+=("$v")
+  done <<<"${RES["$1 $2 $3"]:-}"
+  if ((${#vs[@]})); then echo "${vs[*]}" | median; else echo "-"; fi
 }
 div() { awk -v a="$1" -v b="$2" -v k="${3:-1}" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b / k; else printf "-" }'; }
 int() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.0f", v }'; }
@@ -235,7 +249,7 @@ dec2() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.2f", v }
 gb() { awk -v b="$1" 'BEGIN { if (b + 0 > 0) printf "%.3f", b / 1e9; else printf "-" }'; }
 
 echo
-echo "h3_vs_tcp: $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per measurement, server on core $SCPU, client on core $CCPU"
+echo "h3_vs_tcp: $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per measurement, $ROUNDS round(s) (medians), server on core $SCPU, client on core $CCPU"
 echo "(srv, cli: server and client CPU, cores busy over the run; .../core = rate / srv; segment 2 MB x4, playlist 1.2 KB; TLS 1.3)"
 printf '%-5s %-8s %-4s %9s %6s %7s %7s %6s %5s %5s %9s %10s\n' server workload prot req/s GB/s conn/s resumed errors srv cli GB/s/core req/s/core
 for s in "${SERVERS[@]}"; do
