@@ -40,7 +40,9 @@ RUN_PKGS=(pkg-config gcc libc6-dev ca-certificates)
 # throwaway cluster on loopback via scripts/test-postgres.sh. The package may
 # create and start a system cluster "15/main" on port 5432; nothing uses it.
 # srt-tools gives srt-live-transmit, the second libsrt sender of the SRT tests.
-TEST_PKGS=(ffmpeg chromium fonts-liberation curl postgresql srt-tools)
+# HTTP/3 is checked with third-party clients: ngtcp2-client (gtlsclient) from apt,
+# aioquic from PyPI into a venv (python3-venv); pebble is a local ACME server.
+TEST_PKGS=(ffmpeg chromium fonts-liberation curl postgresql srt-tools ngtcp2-client python3-venv pebble)
 
 # ---------------------------------------------------------------------------
 
@@ -116,5 +118,26 @@ if [ "$SET" = test ]; then
     log "npm ci in tests/browser"
     (cd "$BROWSER_DIR" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
     printf '%s\n' "$lock_sum" >"$stamp"
+  fi
+fi
+
+if [ "$SET" = test ]; then
+  # aioquic's HTTP/3 client: the library from PyPI in a venv, and its example
+  # client (examples/http3_client.py, shipped in the sdist only).
+  AIOQUIC_VERSION=1.7.2
+  AQ="$ROOT/tests/.aioquic"
+  if [ -x "$AQ/venv/bin/python" ] && [ -f "$AQ/http3_client.py" ] &&
+    "$AQ/venv/bin/python" -c "import aioquic, wsproto; assert aioquic.__version__ == '$AIOQUIC_VERSION'" 2>/dev/null; then
+    log "aioquic $AIOQUIC_VERSION in tests/.aioquic: present"
+  else
+    log "aioquic $AIOQUIC_VERSION into tests/.aioquic (PyPI)"
+    rm -rf "$AQ"
+    python3 -m venv "$AQ/venv"
+    "$AQ/venv/bin/pip" install -q --disable-pip-version-check "aioquic==$AIOQUIC_VERSION" wsproto </dev/null
+    "$AQ/venv/bin/pip" download -q --disable-pip-version-check --no-deps --no-binary :all: \
+      -d "$AQ/sdist" "aioquic==$AIOQUIC_VERSION" </dev/null
+    tar -xzf "$AQ/sdist/aioquic-$AIOQUIC_VERSION.tar.gz" -C "$AQ/sdist"
+    cp "$AQ/sdist/aioquic-$AIOQUIC_VERSION/examples/http3_client.py" "$AQ/http3_client.py"
+    rm -rf "$AQ/sdist"
   fi
 fi

@@ -35,6 +35,7 @@
 pub mod admin_keys;
 pub mod body;
 pub mod config_env;
+pub mod http3;
 pub mod metrics;
 pub mod node;
 pub mod parent;

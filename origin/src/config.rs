@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 /// Default `[http] listen`.
 pub const DEFAULT_HTTP_LISTEN: &str = "0.0.0.0:8080";
-/// Default `[http3] listen` (HTTP/3 is not served yet; see issue 6).
-pub const DEFAULT_HTTP3_LISTEN: &str = "0.0.0.0:8443";
+/// Default `[http3] listen` (UDP).
+pub const DEFAULT_HTTP3_LISTEN: &str = edge::http3::section::DEFAULT_LISTEN;
 /// Default `[rtmp] listen`.
 pub const DEFAULT_RTMP_LISTEN: &str = "0.0.0.0:1935";
 /// Default `[srt] listen`.
@@ -40,7 +40,7 @@ pub const DEFAULT_RECONNECT_GRACE_S: f64 = 10.0;
 pub struct Config {
     /// `[http]`: HTTP/1.1 + HTTP/2 delivery, API and pages.
     pub http: HttpConfig,
-    /// `[http3]`: reserved for HTTP/3 (issue 6).
+    /// `[http3]`: HTTP/3 over QUIC, on when `[tls]` is set.
     pub http3: Http3Config,
     /// `[tls]`: when set, `[http] listen` speaks HTTPS with ALPN h2/http1.1.
     pub tls: TlsConfig,
@@ -78,21 +78,7 @@ impl Default for HttpConfig {
     }
 }
 
-/// `[http3]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Http3Config {
-    /// UDP address for HTTP/3 (not served yet).
-    pub listen: SocketAddr,
-}
-
-impl Default for Http3Config {
-    fn default() -> Self {
-        Self {
-            listen: DEFAULT_HTTP3_LISTEN.parse().expect("valid default"),
-        }
-    }
-}
+pub use edge::http3::Http3Section as Http3Config;
 
 pub use edge::tls::TlsSection as TlsConfig;
 
@@ -297,6 +283,7 @@ impl Config {
             ));
         }
         self.tls.validate().map_err(ConfigError::Invalid)?;
+        self.http3.validate().map_err(ConfigError::Invalid)?;
         if self
             .srt
             .passphrase

@@ -116,11 +116,23 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let http_task = tokio::spawn(edge::server::serve(
+    let http3 = edge::http3::start_if_enabled(
+        &config.http3,
+        certificates.as_deref(),
+        pipeline.clone(),
+        &registry,
+        stop_rx.clone(),
+    )?;
+    let http_options = edge::server::ServerOptions {
+        alt_svc: http3.as_ref().map(|h3| h3.alt_svc()),
+        ..edge::server::ServerOptions::default()
+    };
+    let http_task = tokio::spawn(edge::server::serve_with(
         http_listener,
         pipeline,
         tls,
         stopped(stop_rx.clone()),
+        http_options,
     ));
     // One RTMP shard (thread + single-threaded runtime) per core; see ingest::rtmp::shards.
     let shards = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -180,6 +192,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     }
     let _ = tokio::task::spawn_blocking(move || srt_thread.join()).await;
     let _ = http_task.await;
+    if let Some(http3) = http3 {
+        http3.join().await;
+    }
     catalog.close().await;
     tracing::info!("shutdown complete");
     Ok(())

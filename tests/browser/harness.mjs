@@ -16,7 +16,7 @@
 //   RUST_LOG                  passed to the origin (default: info)
 // No FERROCAST_* variable reaches the origin or an edge: they would read them as config overrides.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import puppeteer from 'puppeteer-core';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -294,14 +294,17 @@ export class Stack {
    * Returns { name, base, masterUrl, child, configFile }. Like the origin, it gets
    * no FERROCAST_* variable from our environment.
    */
-  async startEdge({ parents, name = `edge${(this.edges?.length ?? 0) + 1}`, memoryBytes = 64 << 20 } = {}) {
+  async startEdge({ parents, name = `edge${(this.edges?.length ?? 0) + 1}`, memoryBytes = 64 << 20, tls = null } = {}) {
     if (!existsSync(EDGE_BIN)) {
       throw new Error(`edge binary not found at ${EDGE_BIN}: build it with \`cargo build -p edge\` ` +
         'or set FERROCAST_EDGE_BIN');
     }
     if (!parents?.length) throw new Error('startEdge needs parents');
-    const [port, http3Port] = await freePorts(2);
-    const base = `http://127.0.0.1:${port}`;
+    const [port, freeUdpPort] = await freePorts(2);
+    // With TLS, HTTP/3 listens on the HTTPS port's number (as browsers expect), and
+    // the base is https://localhost (the certificate's name).
+    const http3Port = tls ? port : freeUdpPort;
+    const base = tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`;
     const configFile = join(this.dir, `${name}.toml`);
     writeFileSync(configFile, [
       '# written by tests/browser/harness.mjs',
@@ -317,6 +320,7 @@ export class Stack {
       '[cache.memory]',
       `bytes = ${memoryBytes}`,
       '',
+      ...(tls ? ['[tls]', `cert = ${JSON.stringify(tls.cert)}`, `key = ${JSON.stringify(tls.key)}`, ''] : []),
     ].join('\n'));
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FERROCAST_')));
     env.RUST_LOG = process.env.RUST_LOG || 'info';
@@ -329,9 +333,11 @@ export class Stack {
     this.cleanups.push(() => child.kill());
     await waitFor(`${name} /healthz`, async () => {
       if (!child.running) throw abortWait(`${name} exited early: ${JSON.stringify(child.exited)}\n${child.lastLines()}`);
+      // With TLS, the banner (printed once every listener is up) stands in for /healthz.
+      if (tls) return /listening on https:/.test(readFileSync(join(this.dir, `${name}.log`), 'utf8'));
       return (await get(`${base}/healthz`, { timeoutMs: 1_000 })).status === 200;
     }, { timeoutMs: 20_000 });
-    const edge = { name, base, masterUrl: `${base}/live/${this.channel}/master.m3u8`, child, configFile };
+    const edge = { name, base, port, masterUrl: `${base}/live/${this.channel}/master.m3u8`, child, configFile };
     (this.edges ??= []).push(edge);
     log(`${name} up: http ${base}, parents ${parents.join(', ')}`);
     return edge;
@@ -432,8 +438,13 @@ export class Stack {
     return this.static;
   }
 
-  /** Launches headless chromium; blocks (and records) every request that is not to 127.0.0.1. */
-  async launchBrowser() {
+  /**
+   * Launches headless chromium; blocks (and records) every request that is not to
+   * 127.0.0.1 or localhost. `quic`: { origins: ['localhost:PORT'], spki } forces
+   * QUIC (HTTP/3) to those origins and trusts the certificate whose SPKI SHA-256
+   * (base64) is `spki`; otherwise QUIC is off.
+   */
+  async launchBrowser({ quic = null } = {}) {
     if (!existsSync(CHROMIUM_BIN)) {
       throw new Error(`chromium not found at ${CHROMIUM_BIN}: run scripts/install-deps.sh test`);
     }
@@ -452,7 +463,12 @@ export class Stack {
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
-        '--disable-quic',
+        ...(quic
+          ? ['--enable-quic', `--origin-to-force-quic-on=${quic.origins.join(',')}`,
+            `--ignore-certificate-errors-spki-list=${quic.spki}`,
+            // localhost is ::1 first; the edge listens on 127.0.0.1 only.
+            '--host-resolver-rules=MAP localhost 127.0.0.1']
+          : ['--disable-quic']),
         '--mute-audio',
         '--window-size=800,600',
       ],
@@ -472,7 +488,7 @@ export class Stack {
       const url = req.url();
       let host = null;
       try { host = new URL(url).hostname; } catch { /* data: etc. */ }
-      const local = /^(data|blob):/.test(url) || host === '127.0.0.1';
+      const local = /^(data|blob):/.test(url) || host === '127.0.0.1' || host === 'localhost';
       if (local) {
         req.continue().catch(() => {});
       } else {
@@ -630,4 +646,21 @@ export function summarise({ start, end, samples }) {
     wallLatencyLast: end.wallLatency,
     nonFatalErrors: end.errors.filter((e) => !e.fatal),
   };
+}
+
+/**
+ * A self-signed certificate for localhost and 127.0.0.1 (openssl CLI) in `dir`:
+ * { cert, key, spki } with spki = base64 SHA-256 of the public key, for chromium's
+ * --ignore-certificate-errors-spki-list.
+ */
+export function selfSignedCert(dir) {
+  const cert = join(dir, 'edge-cert.pem');
+  const key = join(dir, 'edge-key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+    '-nodes', '-keyout', key, '-out', cert, '-days', '7', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'pipe' });
+  const pub = execFileSync('openssl', ['x509', '-in', cert, '-pubkey', '-noout']);
+  const der = execFileSync('openssl', ['pkey', '-pubin', '-outform', 'der'], { input: pub });
+  const spki = createHash('sha256').update(der).digest('base64');
+  return { cert, key, spki };
 }

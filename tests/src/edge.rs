@@ -50,6 +50,11 @@ pub struct EdgeConfig {
     pub rust_log: String,
     /// `[auth] public_key` (base64url Ed25519), when tokens are verified.
     pub public_key: Option<String>,
+    /// `[tls] cert, key`: HTTPS on the HTTP port, and HTTP/3 on the same port
+    /// number over UDP (as browsers expect).
+    pub tls: Option<crate::h3::TlsFiles>,
+    /// More `[http3]` keys, as (key, TOML value).
+    pub http3_keys: Vec<(String, String)>,
 }
 
 impl EdgeConfig {
@@ -65,12 +70,25 @@ impl EdgeConfig {
             http_keys: Vec::new(),
             rust_log: "info".into(),
             public_key: None,
+            tls: None,
+            http3_keys: Vec::new(),
         }
     }
 
-    /// Renders the TOML file. `http3` is a free port for the (unused) HTTP/3
-    /// listener, so parallel edges never collide on its default.
+    /// Renders the TOML file. `http3` is a free port for the HTTP/3 listener when
+    /// there is no TLS (it does not run then), so parallel edges never collide on its
+    /// default; with TLS it shares the HTTP port's number.
     pub fn to_toml(&self, http: SocketAddr, http3: u16) -> String {
+        let http3 = if self.tls.is_some() {
+            http.port()
+        } else {
+            http3
+        };
+        let http3_keys: String = self
+            .http3_keys
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}\n"))
+            .collect();
         let list = |xs: &[String]| {
             xs.iter()
                 .map(|x| format!("{x:?}"))
@@ -83,7 +101,7 @@ impl EdgeConfig {
             .map(|(k, v)| format!("{k} = {v}\n"))
             .collect();
         let mut s = format!(
-            "[http]\nlisten = \"{http}\"\n{http_keys}\n[http3]\nlisten = \"127.0.0.1:{http3}\"\n\n\
+            "[http]\nlisten = \"{http}\"\n{http_keys}\n[http3]\nlisten = \"127.0.0.1:{http3}\"\n{http3_keys}\n\
              [upstream]\nparents = [{parents}]\n\n[cache.memory]\nbytes = {mem}\n\n\
              [api]\nadmin_keys = [{keys}]\n",
             parents = list(&self.parents),
@@ -92,6 +110,13 @@ impl EdgeConfig {
         );
         if let Some(key) = &self.public_key {
             s.push_str(&format!("\n[auth]\npublic_key = {key:?}\n"));
+        }
+        if let Some(tls) = &self.tls {
+            s.push_str(&format!(
+                "\n[tls]\ncert = {:?}\nkey = {:?}\n",
+                tls.cert.display().to_string(),
+                tls.key.display().to_string()
+            ));
         }
         if let Some((path, bytes)) = &self.disk {
             s.push_str(&format!(
@@ -216,7 +241,12 @@ impl Edge {
     fn wait_healthy(&mut self) -> Result<()> {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         let url = self.url("/healthz");
-        let banner = format!("ferrocast-edge listening on http://{}", self.http);
+        let scheme = if self.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let banner = format!("ferrocast-edge listening on {scheme}://{}", self.http);
         let stdout = self.stdout_path(self.runs);
         loop {
             let proc = self.proc.as_mut().context("the edge is not running")?;
@@ -225,8 +255,10 @@ impl Edge {
                 self.proc = None;
                 bail!("ferrocast-edge exited with {st} during start-up; stderr:\n{log}");
             }
-            let healthy =
-                http::get_with_timeout(&url, Duration::from_secs(2)).is_ok_and(|r| r.status == 200);
+            // With TLS the plain client cannot probe; the banner follows readiness.
+            let healthy = self.config.tls.is_some()
+                || http::get_with_timeout(&url, Duration::from_secs(2))
+                    .is_ok_and(|r| r.status == 200);
             // The banner is printed right after the listener is up: wait for both.
             let printed = std::fs::read_to_string(&stdout).is_ok_and(|s| s.contains(&banner));
             if healthy && printed {
@@ -251,6 +283,11 @@ impl Edge {
     /// `http://127.0.0.1:PORT{path}`; `url("")` is the form `[upstream] parents` takes.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.http, path)
+    }
+
+    /// `https://localhost:PORT{path}` (the name the test certificate has).
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{}", self.http.port(), path)
     }
 
     /// `http://…/live/{channel}/{rest}`.
@@ -286,6 +323,10 @@ impl Edge {
     /// The sum of every sample of metric `name` whose labels include all of
     /// `labels` (`&[]`: every series), from `GET /metrics`; 0 when none exists yet.
     pub fn metric(&self, name: &str, labels: &[(&str, &str)]) -> Result<f64> {
+        if let Some(tls) = &self.config.tls {
+            let (_, body) = crate::h3::curl_fetch(&self.https_url("/metrics"), false, &tls.cert)?;
+            return Ok(sum_samples(&String::from_utf8_lossy(&body), name, labels));
+        }
         let r = self.get("/metrics")?;
         if r.status != 200 {
             bail!("{}", r.summary());

@@ -16,6 +16,7 @@
 //! - [`rtmp_raw`]: hand-made RTMP bytes for hostile-input tests;
 //! - [`srt`]: ffmpeg pushing MPEG-TS over SRT, and polling a channel's progress;
 //! - [`fixture`]: the usual origin + ffmpeg set-up;
+//! - [`h3`]: HTTP/3 through ngtcp2's and aioquic's clients, and a quinn + h3 client;
 //! - [`checks`]: several named checks against one set-up, and polling;
 //! - [`tools`]: finding external tools, skipping loudly when one is missing.
 //!
@@ -28,6 +29,7 @@ pub mod checks;
 pub mod edge;
 pub mod ffprobe;
 pub mod fixture;
+pub mod h3;
 pub mod http;
 pub mod live;
 pub mod m3u8;

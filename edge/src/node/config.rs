@@ -22,7 +22,7 @@ pub const DEFAULT_MAX_HEADER_BYTES: usize = crate::server::DEFAULT_MAX_HEADER_BY
 pub const DEFAULT_HEADER_TIMEOUT_MS: u64 = 10_000;
 /// Default `[http] idle_timeout_ms`.
 pub const DEFAULT_HTTP_IDLE_TIMEOUT_MS: u64 = 60_000;
-/// Default `[http3] listen` (HTTP/3 arrives with issue 6).
+/// Default `[http3] listen` (UDP; the origin's default is 8443).
 pub const DEFAULT_HTTP3_LISTEN: &str = "0.0.0.0:8444";
 /// Default `[upstream] parents`: an origin on the same machine.
 pub const DEFAULT_PARENT: &str = "http://127.0.0.1:8080";
@@ -49,12 +49,12 @@ pub const DEFAULT_SNAPSHOT_INTERVAL_S: u64 = 60;
 pub const DEFAULT_DISK_READ: &str = "mmap";
 
 /// The whole edge configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EdgeConfig {
     /// `[http]`: HTTP/1.1 + HTTP/2 for players.
     pub http: HttpSection,
-    /// `[http3]`: reserved for HTTP/3 (issue 6).
+    /// `[http3]`: HTTP/3 over QUIC, on when `[tls]` is set.
     pub http3: Http3Section,
     /// `[tls]`: HTTPS with ALPN h2/http1.1 when both are set.
     pub tls: TlsSection,
@@ -66,6 +66,20 @@ pub struct EdgeConfig {
     pub auth: AuthSection,
     /// `[api]`: the purge API.
     pub api: ApiSection,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        Self {
+            http: HttpSection::default(),
+            http3: Http3Section::listening_on(DEFAULT_HTTP3_LISTEN),
+            tls: TlsSection::default(),
+            upstream: UpstreamSection::default(),
+            cache: CacheSection::default(),
+            auth: AuthSection::default(),
+            api: ApiSection::default(),
+        }
+    }
 }
 
 /// `[http]`.
@@ -121,21 +135,7 @@ impl HttpSection {
     }
 }
 
-/// `[http3]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Http3Section {
-    /// UDP address for HTTP/3 (not served yet).
-    pub listen: SocketAddr,
-}
-
-impl Default for Http3Section {
-    fn default() -> Self {
-        Self {
-            listen: DEFAULT_HTTP3_LISTEN.parse().expect("valid default"),
-        }
-    }
-}
+pub use crate::http3::Http3Section;
 
 pub use crate::tls::TlsSection;
 
@@ -310,6 +310,7 @@ impl EdgeConfig {
             return invalid("[http] header_timeout_ms and idle_timeout_ms must be > 0".into());
         }
         self.tls.validate().map_err(ConfigError::Invalid)?;
+        self.http3.validate().map_err(ConfigError::Invalid)?;
         if self.cache.memory.bytes < 1 << 20 {
             return invalid("[cache.memory] bytes must be at least 1 MiB".into());
         }

@@ -19,7 +19,7 @@ use crate::pipeline::Pipeline;
 use crate::server::HttpShards;
 
 /// What the edge prints once it listens (stdout, for humans and test harnesses).
-pub fn banner(config: &EdgeConfig) -> String {
+pub fn banner(config: &EdgeConfig, http3: Option<std::net::SocketAddr>) -> String {
     let disk = if config.cache.disk.enabled() {
         format!(
             "{} ({} MiB, {})",
@@ -30,8 +30,17 @@ pub fn banner(config: &EdgeConfig) -> String {
     } else {
         "off".into()
     };
+    let scheme = if config.tls.enabled() {
+        "https"
+    } else {
+        "http"
+    };
+    let http3 = match http3 {
+        Some(addr) => format!("\n  HTTP/3: udp {addr}"),
+        None => String::new(),
+    };
     format!(
-        "ferrocast-edge listening on http://{}\n  parents: {}\n  memory tier: {} MiB, disk tier: {}",
+        "ferrocast-edge listening on {scheme}://{}{http3}\n  parents: {}\n  memory tier: {} MiB, disk tier: {}",
         config.http.listen,
         config.upstream.parents.join(", "),
         config.cache.memory.bytes >> 20,
@@ -138,12 +147,23 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
     let (stop_tx, stop_rx) = watch::channel(false);
     let limit = super::fd_limit::raise_for(config.http.max_connections);
     tracing::debug!(?limit, "open-files limit");
+    let http3 = crate::http3::start_if_enabled(
+        &config.http3,
+        certificates.as_deref(),
+        pipeline.clone(),
+        &registry,
+        stop_rx.clone(),
+    )?;
+    let options = crate::server::ServerOptions {
+        alt_svc: http3.as_ref().map(|h3| h3.alt_svc()),
+        ..config.http.server_options()
+    };
     let shards = HttpShards::start(
         config.http.listen,
         config.http.shard_count(),
         pipeline,
         tls,
-        config.http.server_options(),
+        options,
         stop_rx.clone(),
     )
     .with_context(|| format!("cannot listen on [http] listen = {}", config.http.listen))?;
@@ -157,14 +177,18 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
         ))),
         _ => None,
     };
+    let http3_addr = http3.as_ref().map(|h3| h3.local_addr());
     ready.store(true, Ordering::Relaxed);
-    println!("{}", banner(&config));
+    println!("{}", banner(&config, http3_addr));
 
     shutdown.await;
     tracing::info!("shutting down: draining requests");
     ready.store(false, Ordering::Relaxed);
     let _ = stop_tx.send(true);
     let _ = tokio::task::spawn_blocking(move || shards.join()).await;
+    if let Some(http3) = http3 {
+        http3.join().await;
+    }
     let _ = health.await;
     if let Some(task) = snapshots {
         let _ = task.await;

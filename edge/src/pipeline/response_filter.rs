@@ -5,6 +5,8 @@
 //!   caching rules live in the upstream, not here);
 //! - CORS for players on other origins: `Access-Control-Allow-Origin: *` and the
 //!   non-safelisted fields players read exposed (Fetch standard, CORS protocol);
+//!   `Timing-Allow-Origin: *` (Resource Timing §4.5), so a player's QoE code sees
+//!   timings and the protocol (`nextHopProtocol`: h2, h3) of media requests;
 //! - HEAD gets the same header fields as GET and no content (RFC 9110 §9.3.2).
 //!
 //! For a complete (`Full`) upstream 200:
@@ -245,6 +247,10 @@ fn add_cors(headers: &mut HeaderMap) {
     headers.insert(
         ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static(EXPOSE_HEADERS),
+    );
+    headers.insert(
+        http::header::HeaderName::from_static("timing-allow-origin"),
+        HeaderValue::from_static("*"),
     );
 }
 

@@ -63,6 +63,7 @@ pub(crate) struct Connection {
     pub(crate) peer: SocketAddr,
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) timeouts: ConnTimeouts,
+    pub(crate) alt_svc: Option<http::HeaderValue>,
     pub(crate) metrics: ConnectionMetrics,
     pub(crate) _slot: Slot,
 }
@@ -97,9 +98,11 @@ impl Connection {
         let pipeline = self.pipeline.clone();
         let peer = self.peer;
         let tracked = activity.clone();
+        let alt_svc = self.alt_svc.clone();
         let service = service_fn(move |req: Request<Incoming>| {
             let pipeline = pipeline.clone();
             let activity = tracked.clone();
+            let alt_svc = alt_svc.clone();
             async move {
                 activity.request_started(req.version() == http::Version::HTTP_2);
                 let finished = RequestFinished(activity);
@@ -110,7 +113,13 @@ impl Connection {
                 let mut req = Request::from_parts(parts, ());
                 req.extensions_mut().insert(PeerAddr(peer));
                 req.extensions_mut().insert(RequestBody::new(body));
-                let response = pipeline.handle(req).await;
+                let mut response = pipeline.handle(req).await;
+                if let Some(alt_svc) = alt_svc {
+                    // RFC 9114 §3.1.1: HTTP/3 is on this host's UDP port.
+                    response
+                        .headers_mut()
+                        .insert(http::header::ALT_SVC, alt_svc);
+                }
                 Ok::<_, Infallible>(response.map(|body| TrackedBody {
                     body,
                     _finished: finished,

@@ -20,8 +20,8 @@
 //!   GOAWAY, RFC 9113 §6.8), wait up to [`ServerOptions::shutdown_grace`] for
 //!   in-flight responses — streaming ones included — then abort the rest and return.
 //!
-//! A future HTTP/3 listener (quinn + h3) sits beside this module and calls the same
-//! [`Pipeline::handle`].
+//! The HTTP/3 listener ([`crate::http3`]) sits beside this module and calls the same
+//! [`Pipeline::handle`]; when it runs, every response here carries its `Alt-Svc`.
 
 mod activity;
 mod connection;
@@ -98,6 +98,7 @@ pub async fn serve_with(
                         peer,
                         stop: stop_rx.clone(),
                         timeouts,
+                        alt_svc: options.alt_svc.clone(),
                         metrics: metrics.clone(),
                         _slot: Slot::new(permit, metrics.open.clone()),
                     };

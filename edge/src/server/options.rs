@@ -46,6 +46,9 @@ pub struct ServerOptions {
     /// `SETTINGS_MAX_HEADER_LIST_SIZE` (RFC 9113 §6.5.2). At least
     /// [`MIN_MAX_HEADER_BYTES`].
     pub max_header_bytes: usize,
+    /// `Alt-Svc` added to every response when an HTTP/3 listener runs
+    /// ([`crate::http3::alt_svc`]); `None` adds nothing.
+    pub alt_svc: Option<http::HeaderValue>,
 }
 
 impl Default for ServerOptions {
@@ -58,6 +61,7 @@ impl Default for ServerOptions {
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            alt_svc: None,
         }
     }
 }
