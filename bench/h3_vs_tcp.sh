@@ -140,10 +140,12 @@ done
 start_edge() {
   PORT=$(pick_listen_port)
   local h3_lines=""
-  # An edge that knows `[http3] enabled` gets it; older ones refuse unknown keys.
+  # An edge that knows `[http3] enabled` gets it (older ones refuse unknown keys),
+  # and no per-address limit of new QUIC connections: every connection of the
+  # handshake runs comes from 127.0.0.1.
   printf '[http]\nlisten = "127.0.0.1:%s"\n' "$PORT" >"$TMP/probe.toml"
   if "$EDGE" --config "$TMP/probe.toml" --print-config 2>/dev/null | sed -n '/^\[http3\]/,/^\[/p' | grep -q '^enabled'; then
-    h3_lines="enabled = true"$'\n'
+    h3_lines="enabled = true"$'\n'"max_new_connections_per_ip = 1000000"$'\n'
   fi
   [[ -z ${H3_EXTRA:-} ]] || h3_lines+="$H3_EXTRA"$'\n'
   {

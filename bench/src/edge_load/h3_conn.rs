@@ -17,7 +17,8 @@ use bytes::{Buf, Bytes};
 use hyper::header::HeaderValue;
 use hyper::{Request, Uri};
 use quinn::crypto::rustls::QuicClientConfig;
-use quinn::{ClientConfig, Endpoint, TransportConfig, VarInt};
+use quinn::{ClientConfig, Endpoint, EndpointConfig, TransportConfig, VarInt};
+use rustix::net::sockopt;
 
 use super::conn::{Outcome, X_CACHE};
 
@@ -28,6 +29,11 @@ const STREAM_WINDOW: u32 = 8 << 20;
 const CONNECTION_WINDOW: u32 = 32 << 20;
 /// `H3_NO_ERROR` (RFC 9114 §8.1).
 const H3_NO_ERROR: u32 = 0x100;
+/// Socket buffers asked for (the kernel caps them at `net.core.rmem_max` /
+/// `wmem_max`). With the default ~208 KiB, 2 MB segments on many connections
+/// overflow the receive buffer: drops, then congestion control backs off, and the
+/// run measures the client's socket instead of the server.
+const SOCKET_BUFFER_BYTES: usize = 16 << 20;
 
 /// The client endpoint of a run: one UDP socket bound to an ephemeral port of
 /// the address family of `server`, with `tls` as its default configuration.
@@ -37,7 +43,13 @@ pub fn endpoint(server: SocketAddr, tls: Arc<rustls::ClientConfig>) -> Result<En
     } else {
         "[::]:0".parse()?
     };
-    let mut endpoint = Endpoint::client(bind).context("binding the QUIC client socket")?;
+    let socket = std::net::UdpSocket::bind(bind).context("binding the QUIC client socket")?;
+    // Best effort: a refused size leaves the default.
+    let _ = sockopt::set_socket_recv_buffer_size(&socket, SOCKET_BUFFER_BYTES);
+    let _ = sockopt::set_socket_send_buffer_size(&socket, SOCKET_BUFFER_BYTES);
+    let runtime = quinn::default_runtime().context("no async runtime for quinn")?;
+    let mut endpoint = Endpoint::new(EndpointConfig::default(), None, socket, runtime)
+        .context("the QUIC client endpoint")?;
     let crypto = QuicClientConfig::try_from(tls).context("a TLS 1.3 config for QUIC")?;
     let mut transport = TransportConfig::default();
     transport
