@@ -167,6 +167,7 @@ async fn https_h1_h2_with_and_without_resumption() {
         .unwrap();
     assert_eq!((r.requests, r.errors), (30, 0));
     assert_eq!(r.resumed, 0);
+    assert!(r.full_handshakes.unwrap() + 2 >= r.connections);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,6 +193,15 @@ async fn h3_whole_bodies_and_new_connections() {
     .unwrap();
     assert_eq!((r.requests, r.errors), (20, 0));
     assert!(r.connections >= 20, "{}", r.connections);
+    // quinn + rustls resume with the tickets kept: few certificates verified.
+    let full = r.full_handshakes.unwrap();
+    assert!(full <= 4, "{full} full handshakes of {}", r.connections);
+    let r = run::run(&args(format!(
+        "{base} --connections 2 --requests 20 --requests-per-connection 1 --no-resumption"
+    )))
+    .await
+    .unwrap();
+    assert!(r.full_handshakes.unwrap() + 2 >= r.connections);
 }
 
 #[tokio::test]

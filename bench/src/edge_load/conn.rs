@@ -8,6 +8,7 @@
 //! TLS configuration (and so its session tickets) and the QUIC endpoint.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -23,6 +24,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::cli::{Args, HttpVersion};
+use super::counting_verifier::CountingVerifier;
 use super::h3_conn::{self, H3Conn};
 use super::tls;
 
@@ -49,6 +51,8 @@ pub struct Connector {
     tcp_tls: Option<(TlsConnector, ServerName<'static>)>,
     /// QUIC (`--http 3`): the endpoint, the server's address and SNI name.
     quic: Option<(quinn::Endpoint, SocketAddr, String)>,
+    /// The TLS certificate verifier, which counts full handshakes.
+    verifier: Option<Arc<CountingVerifier>>,
 }
 
 impl Connector {
@@ -60,9 +64,12 @@ impl Connector {
             version: args.http,
             tcp_tls: None,
             quic: None,
+            verifier: None,
         };
         if let Some(t) = &args.tls {
-            let config = tls::client_config(t, args.http)?;
+            let client = tls::client_config(t, args.http)?;
+            connector.verifier = Some(client.verifier);
+            let config = client.config;
             if args.http == HttpVersion::H3 {
                 let server = tokio::net::lookup_host(&args.authority)
                     .await?
@@ -77,6 +84,12 @@ impl Connector {
             }
         }
         Ok(connector)
+    }
+
+    /// Server certificates verified so far (full TLS handshakes); `None`
+    /// without TLS.
+    pub fn certificates_verified(&self) -> Option<u64> {
+        self.verifier.as_ref().map(|v| v.verified())
     }
 
     /// Connects (TCP with `TCP_NODELAY`, then TLS; or QUIC) and does the HTTP

@@ -11,6 +11,8 @@
 //! - [`picker`]: uniform or Zipf choice of the next object (seeded);
 //! - [`tls`]: the TLS 1.3 client configuration (trusted certificates, ALPN,
 //!   session tickets kept or not);
+//! - [`counting_verifier`]: counts verified server certificates (full
+//!   handshakes, over TCP and QUIC alike);
 //! - [`conn`]: one connection (hyper's low-level HTTP/1.1 or HTTP/2 client over
 //!   TCP or TLS, or [`h3_conn`]) and the [`conn::Connector`] they share;
 //! - [`h3_conn`]: one HTTP/3 connection over quinn + h3;
@@ -21,6 +23,7 @@
 
 pub mod cli;
 pub mod conn;
+pub mod counting_verifier;
 pub mod h3_conn;
 pub mod picker;
 pub mod run;

@@ -149,11 +149,10 @@ pub async fn run(args: &Args) -> Result<Report> {
     let plan = Arc::new(Plan::new(args).await?);
     let meter = CpuMeter::new(args.server_pid);
     let first_sample = {
-        let meter = meter.clone();
-        let at = plan.measure_from;
+        let (meter, plan) = (meter.clone(), plan.clone());
         tokio::spawn(async move {
-            tokio::time::sleep_until(at).await;
-            meter.sample()
+            tokio::time::sleep_until(plan.measure_from).await;
+            (meter.sample(), plan.connector.certificates_verified())
         })
     };
     let tasks: Vec<_> = (0..args.connections as u64)
@@ -177,10 +176,18 @@ pub async fn run(args: &Args) -> Result<Report> {
             }
         }
     }
-    let cpu = first_sample.await?.until(&meter.sample());
+    let (cpu_from, verified_from) = first_sample.await?;
+    let cpu = cpu_from.until(&meter.sample());
+    let full_handshakes = plan
+        .connector
+        .certificates_verified()
+        .zip(verified_from)
+        .map(|(end, start)| end - start);
     let elapsed = match last {
         Some(l) if l > plan.measure_from => (l - plan.measure_from).as_secs_f64(),
         _ => args.duration_s,
     };
-    Ok(Report::new(total, elapsed).with_cpu(cpu))
+    let mut report = Report::new(total, elapsed).with_cpu(cpu);
+    report.full_handshakes = full_handshakes;
+    Ok(report)
 }

@@ -94,8 +94,12 @@ pub struct Report {
     pub x_cache: BTreeMap<String, u64>,
     /// Connections made in the measured phase.
     pub connections: u64,
-    /// Of those, TLS handshakes that resumed a session.
+    /// Of those, TLS handshakes that resumed a session (over TCP, from rustls).
     pub resumed: u64,
+    /// Server certificates verified in the measured phase: full TLS handshakes,
+    /// over TCP and QUIC alike (`None` without TLS). Counted from the phase's
+    /// start to its end, so a connection straddling either may be off by one.
+    pub full_handshakes: Option<u64>,
     /// CPU used over the measured phase, when measured.
     pub cpu: Option<CpuUse>,
 }
@@ -114,6 +118,7 @@ impl Report {
             x_cache: stats.x_cache,
             connections: stats.connections,
             resumed: stats.resumed,
+            full_handshakes: None,
             cpu: None,
         }
     }
@@ -217,6 +222,7 @@ impl Report {
             "connections": self.connections,
             "connections_per_s": round3(self.connections_per_s()),
             "resumed": self.resumed,
+            "full_handshakes": self.full_handshakes,
             "server_cpu_share": self.server_cpu_share().map(round3),
             "client_cpu_share": self.client_cpu_share().map(round3),
             "server_us_per_request": self.server_us_per_request().map(round3),
@@ -252,6 +258,9 @@ impl Report {
         let _ = writeln!(s, "connections  {:>12}", self.connections);
         let _ = writeln!(s, "conn rate    {:>12.1} /s", self.connections_per_s());
         let _ = writeln!(s, "resumed      {:>12}", self.resumed);
+        if let Some(n) = self.full_handshakes {
+            let _ = writeln!(s, "full hshakes {:>12}", n);
+        }
         if let Some(share) = self.server_cpu_share() {
             let _ = writeln!(s, "server cpu   {:>12.3} cores", share);
         }

@@ -13,10 +13,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use rustls::client::Resumption;
+use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::{ClientConfig, RootCertStore};
 
 use super::cli::{HttpVersion, TlsArgs};
+use super::counting_verifier::CountingVerifier;
 
 /// Session tickets kept for resumption: one per connection of a large run.
 const SESSION_CACHE: usize = 4096;
@@ -46,13 +47,29 @@ pub fn roots(path: &Path) -> Result<RootCertStore> {
     Ok(store)
 }
 
+/// A run's TLS client: the configuration and its verifier, which counts full
+/// handshakes.
+#[derive(Debug, Clone)]
+pub struct TlsClient {
+    /// The configuration every connection uses.
+    pub config: Arc<ClientConfig>,
+    /// Its certificate verifier.
+    pub verifier: Arc<CountingVerifier>,
+}
+
 /// The TLS 1.3 client configuration for `version` described by `tls`.
-pub fn client_config(tls: &TlsArgs, version: HttpVersion) -> Result<Arc<ClientConfig>> {
+pub fn client_config(tls: &TlsArgs, version: HttpVersion) -> Result<TlsClient> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let webpki =
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots(&tls.ca)?), provider.clone())
+            .build()
+            .context("the certificate verifier")?;
+    let verifier = Arc::new(CountingVerifier::new(webpki));
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .context("TLS 1.3 with the ring provider")?
-        .with_root_certificates(roots(&tls.ca)?)
+        .dangerous() // only to count: every decision is webpki's
+        .with_custom_certificate_verifier(verifier.clone())
         .with_no_client_auth();
     config.alpn_protocols = alpn(version);
     config.resumption = if tls.resumption {
@@ -60,7 +77,10 @@ pub fn client_config(tls: &TlsArgs, version: HttpVersion) -> Result<Arc<ClientCo
     } else {
         Resumption::disabled()
     };
-    Ok(Arc::new(config))
+    Ok(TlsClient {
+        config: Arc::new(config),
+        verifier,
+    })
 }
 
 #[cfg(test)]
