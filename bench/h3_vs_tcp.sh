@@ -73,6 +73,9 @@ trap cleanup EXIT INT TERM
 
 # shellcheck source=bench/lib/ports.sh
 source "$ROOT/bench/lib/ports.sh"
+# shellcheck source=bench/lib/cpu.sh
+source "$ROOT/bench/lib/cpu.sh"
+TCK=$(clk_tck)
 stop() { # pid: TERM, then KILL after 10 s
   local p keep=()
   kill "$1" 2>/dev/null || true
@@ -210,12 +213,21 @@ measure() { # server workload proto
   local args=(--url "https://127.0.0.1:$PORT" --ca "$CA" --server-name localhost --http "$http"
     --connections "$c" --warmup-s 1 --duration-s "$DURATION" --timeout-s 10 --server-pid "$SRV_PID" --json)
   for x in "${paths[@]}"; do args+=(--path "$x"); done
+  local b0 b1 t0 t1
+  b0=$(sys_busy_ticks); t0=$(date +%s.%N)
   out=$(timeout $((DURATION + 60)) taskset -c "$CCPU" "$LOAD" "${args[@]}" "${extra[@]}" 2>>"$TMP/clients.log") || true
+  b1=$(sys_busy_ticks); t1=$(date +%s.%N)
+  # The box's busy cores over the whole client run (warm-up included) less the
+  # measured server and client: what else ran (other sessions' builds, say).
+  local other
+  other=$(awk -v b=$((b1 - b0)) -v k="$TCK" -v a="$t0" -v z="$t1" -v s="$(jfield server_cpu_share "$out")" \
+    -v c="$(jfield client_cpu_share "$out")" 'BEGIN { o = b / k / (z - a) - s - c; printf "%.2f", (o > 0 ? o : 0) }')
+  [[ -z $out ]] || out="${out%\}},\"other_cpu_share\":$other}"
   echo "$s $w $p $out" >>"$TMP/results.log"
   RES["$s $w $p"]+=$out$'\n'
   log "$s $w $p: req/s $(jfield rps "$out") GB/s $(awk -v b="$(jfield bytes_per_s "$out")" 'BEGIN { printf "%.3f", b / 1e9 }')" \
     "conn/s $(jfield connections_per_s "$out") resumed $(jfield resumed "$out") full $(jfield full_handshakes "$out") errors $(jfield errors "$out")" \
-    "server-cpu $(jfield server_cpu_share "$out") client-cpu $(jfield client_cpu_share "$out") x-cache $(jfield x_cache "$out")"
+    "server-cpu $(jfield server_cpu_share "$out") client-cpu $(jfield client_cpu_share "$out") other-cpu $other x-cache $(jfield x_cache "$out")"
 }
 
 SERVERS=(edge)
@@ -263,15 +275,17 @@ gb() { awk -v b="$1" 'BEGIN { if (b + 0 > 0) printf "%.3f", b / 1e9; else printf
 
 echo
 echo "h3_vs_tcp: $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s per measurement, $ROUNDS round(s) (medians), server on core $SCPU, client on core $CCPU"
-echo "(srv, cli: server and client CPU, cores busy over the run; .../core = rate / srv; segment 2 MB x4, playlist 1.2 KB; TLS 1.3)"
-printf '%-5s %-8s %-4s %9s %6s %7s %7s %6s %5s %5s %9s %10s\n' server workload prot req/s GB/s conn/s resumed errors srv cli GB/s/core req/s/core
+echo "(srv, cli: server and client CPU, cores busy over the run; oth: the rest of the box; .../core = rate / srv;"
+echo " segment 2 MB x4, playlist 1.2 KB; TLS 1.3; resumed over quic = connections - certificates verified)"
+printf '%-5s %-8s %-4s %9s %6s %7s %7s %6s %5s %5s %5s %9s %10s\n' server workload prot req/s GB/s conn/s resumed errors srv cli oth GB/s/core req/s/core
 for s in "${SERVERS[@]}"; do
   for w in segment playlist full resumed; do
     for p in h1 h2 h3 tcp quic; do
       [[ -n ${RES["$s $w $p"]+x} ]] || continue
-      printf '%-5s %-8s %-4s %9s %6s %7s %7s %6s %5s %5s %9s %10s\n' "$s" "$w" "$p" "$(int "$(val "$s" "$w" "$p" rps)")" \
+      printf '%-5s %-8s %-4s %9s %6s %7s %7s %6s %5s %5s %5s %9s %10s\n' "$s" "$w" "$p" "$(int "$(val "$s" "$w" "$p" rps)")" \
         "$(gb "$(val "$s" "$w" "$p" bytes_per_s)")" "$(int "$(val "$s" "$w" "$p" connections_per_s)")" "$(resumed "$s" "$w" "$p")" \
         "$(val "$s" "$w" "$p" errors)" "$(dec2 "$(val "$s" "$w" "$p" server_cpu_share)")" "$(dec2 "$(val "$s" "$w" "$p" client_cpu_share)")" \
+        "$(val "$s" "$w" "$p" other_cpu_share)" \
         "$(gb "$(val "$s" "$w" "$p" bytes_per_server_cpu_s)")" "$(int "$(val "$s" "$w" "$p" requests_per_server_cpu_s)")"
     done
   done
