@@ -41,7 +41,8 @@ RUN_PKGS=(pkg-config gcc libc6-dev ca-certificates)
 # create and start a system cluster "15/main" on port 5432; nothing uses it.
 # srt-tools gives srt-live-transmit, the second libsrt sender of the SRT tests.
 # HTTP/3 is checked with third-party clients: ngtcp2-client (gtlsclient) from apt,
-# aioquic from PyPI into a venv (python3-venv); pebble is a local ACME server.
+# aioquic from PyPI into a venv (python3-venv). pebble (with pebble-challtestsrv)
+# is the local ACME CA of tests/tests/acme.rs.
 TEST_PKGS=(ffmpeg chromium fonts-liberation curl postgresql srt-tools ngtcp2-client python3-venv pebble)
 
 # ---------------------------------------------------------------------------

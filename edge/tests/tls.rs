@@ -144,6 +144,7 @@ fn pem_pair(
         names: names.iter().map(|n| n.to_string()).collect(),
         cert,
         key,
+        ocsp: None,
     };
     (ck.cert.der().clone(), entry)
 }

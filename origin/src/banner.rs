@@ -19,7 +19,7 @@ pub struct BannerChannel {
 pub fn render(config: &Config, channels: &[BannerChannel], generated_demo_key: bool) -> String {
     let http_host = display_host(config.http.listen);
     let rtmp_host = display_host(config.rtmp.listen);
-    let scheme = if config.tls.cert.is_some() {
+    let scheme = if config.tls.enabled() {
         "https"
     } else {
         "http"

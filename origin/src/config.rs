@@ -299,9 +299,10 @@ impl Config {
                 "[srt] latency_ms must be 20..=10000".into(),
             ));
         }
-        if self.rtmp.tls_listen.is_some() && self.tls.cert.is_none() {
+        if self.rtmp.tls_listen.is_some() && !self.tls.enabled() {
             return Err(ConfigError::Invalid(
-                "[rtmp] tls_listen needs [tls] cert and key (RTMPS uses the origin's certificate)"
+                "[rtmp] tls_listen needs [tls] cert and key or [tls.acme] names (RTMPS uses \
+                 the origin's certificate)"
                     .into(),
             ));
         }
@@ -421,7 +422,21 @@ mod tests {
                 "section {section} undocumented"
             );
             if let toml::Value::Table(t) = value {
-                for key in t.keys() {
+                for (key, value) in t {
+                    if let toml::Value::Table(inner) = value {
+                        // A sub-table ([tls.acme]): its header and its keys.
+                        assert!(
+                            text.contains(&format!("[{section}.{key}]")),
+                            "section {section}.{key} undocumented"
+                        );
+                        for k in inner.keys() {
+                            assert!(
+                                text.contains(&format!("{k} =")),
+                                "key {section}.{key}.{k} undocumented"
+                            );
+                        }
+                        continue;
+                    }
                     assert!(
                         text.contains(&format!("{key} =")),
                         "key {section}.{key} undocumented"

@@ -90,17 +90,23 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                     )
                     .map_err(anyhow::Error::msg)?,
                 )
-                .with_local_routes(Arc::new(RouteList(vec![
-                    Arc::new(ControlRoutes(Arc::new(ControlApi::new(
-                        catalog.clone(),
-                        channels.clone(),
-                        &config.api.admin_keys,
-                        signing.clone(),
-                        chat.clone(),
-                    )))),
-                    Arc::new(ChatRoutes::new(chat.clone(), catalog.clone())),
-                    Arc::new(PageRoutes::new(config.rtmp.listen.port())),
-                ]))),
+                .with_local_routes(Arc::new(RouteList(
+                    vec![
+                        Arc::new(ControlRoutes(Arc::new(ControlApi::new(
+                            catalog.clone(),
+                            channels.clone(),
+                            &config.api.admin_keys,
+                            signing.clone(),
+                            chat.clone(),
+                        )))) as Arc<dyn edge::pipeline::LocalRoutes>,
+                        Arc::new(ChatRoutes::new(chat.clone(), catalog.clone())),
+                        Arc::new(PageRoutes::new(config.rtmp.listen.port())),
+                    ]
+                    .into_iter()
+                    // ACME HTTP-01 (`[tls.acme] challenge = "http-01"`).
+                    .chain(certificates.as_ref().and_then(|c| c.acme_http01_routes()))
+                    .collect(),
+                ))),
         )
     };
     let webhooks = Webhooks::start(catalog.clone());
@@ -115,6 +121,18 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
+    };
+    // Certificate reloads (SIGHUP, changed files) and ACME renewals.
+    let tls_task = match &certificates {
+        Some(c) => Some(
+            c.start(
+                &config.storage.data_dir.join("acme"),
+                stop_rx.clone(),
+                &registry,
+            )
+            .context("[tls] reload / [tls.acme]")?,
+        ),
+        None => None,
     };
     let http3 = edge::http3::start_if_enabled(
         &config.http3,
@@ -194,6 +212,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let _ = http_task.await;
     if let Some(http3) = http3 {
         http3.join().await;
+    }
+    if let Some(task) = tls_task {
+        let _ = task.await;
     }
     catalog.close().await;
     tracing::info!("shutdown complete");

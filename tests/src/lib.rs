@@ -18,6 +18,8 @@
 //! - [`fixture`]: the usual origin + ffmpeg set-up;
 //! - [`h3`]: HTTP/3 through ngtcp2's and aioquic's clients, and a quinn + h3 client;
 //! - [`checks`]: several named checks against one set-up, and polling;
+//! - [`pebble`]: a local ACME CA (Debian's pebble and pebble-challtestsrv);
+//! - [`tls_client`]: a blocking rustls client that reports the served certificate;
 //! - [`tools`]: finding external tools, skipping loudly when one is missing.
 //!
 //! Environment: `FERROCAST_ORIGIN_BIN` (binary path, else `target/debug`, built if
@@ -35,8 +37,10 @@ pub mod live;
 pub mod m3u8;
 pub mod monitor;
 pub mod origin;
+pub mod pebble;
 pub mod process;
 pub mod publisher;
 pub mod rtmp_raw;
 pub mod srt;
+pub mod tls_client;
 pub mod tools;

@@ -137,10 +137,13 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
         Arc::new(
             pipeline
                 .with_readiness(move || ready.load(Ordering::Relaxed))
-                .with_local_routes(Arc::new(PurgeRoutes::new(
-                    caching.clone(),
-                    config.api.admin_keys.clone(),
-                )))
+                .with_local_routes(with_acme_routes(
+                    Arc::new(PurgeRoutes::new(
+                        caching.clone(),
+                        config.api.admin_keys.clone(),
+                    )),
+                    certificates.as_deref(),
+                ))
                 .with_metrics_refresh(move || gauges.update_gauges()),
         )
     };
@@ -168,6 +171,17 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
     )
     .with_context(|| format!("cannot listen on [http] listen = {}", config.http.listen))?;
     tracing::info!(shards = shards.len(), "HTTP shards started");
+    let tls_task = match &certificates {
+        Some(c) => Some(
+            c.start(
+                std::path::Path::new(crate::tls::acme::section::DEFAULT_EDGE_DIR),
+                stop_rx.clone(),
+                &registry,
+            )
+            .context("[tls] reload / [tls.acme]")?,
+        ),
+        None => None,
+    };
     let health = tokio::spawn(parents.clone().run_health_checks(stop_rx.clone()));
     let snapshots = match (&disk, config.cache.disk.snapshot_interval_s) {
         (Some(disk), secs) if secs > 0 => Some(tokio::spawn(periodic_snapshots(
@@ -190,6 +204,9 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
         http3.join().await;
     }
     let _ = health.await;
+    if let Some(task) = tls_task {
+        let _ = task.await;
+    }
     if let Some(task) = snapshots {
         let _ = task.await;
     }
@@ -198,6 +215,17 @@ pub async fn run(config: EdgeConfig, shutdown: impl Future<Output = ()>) -> anyh
     }
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+/// `routes`, then the ACME HTTP-01 challenge route when `[tls.acme]` uses it.
+fn with_acme_routes(
+    routes: Arc<dyn crate::pipeline::LocalRoutes>,
+    certificates: Option<&crate::tls::Certificates>,
+) -> Arc<dyn crate::pipeline::LocalRoutes> {
+    match certificates.and_then(|c| c.acme_http01_routes()) {
+        Some(acme) => Arc::new(crate::tls::acme::RouteChain(vec![routes, acme])),
+        None => routes,
+    }
 }
 
 /// Writes the disk index snapshot off the async workers, logging the outcome.

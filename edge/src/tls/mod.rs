@@ -12,6 +12,17 @@
 //! [`Certificates`] is what the binaries use: built from `[tls]` ([`TlsSection`]),
 //! it gives the TCP, QUIC and RTMPS configurations one resolver.
 //!
+//! | module | concept |
+//! |---|---|
+//! | [`section`] | the `[tls]` keys and their defaults |
+//! | [`sni`] | choosing a certificate by SNI name |
+//! | [`files`] | reading the PEM/OCSP files, noticing that they changed |
+//! | [`reloadable`] | the one resolver every configuration shares, swapped atomically |
+//! | [`reload`] | the SIGHUP / file-change task |
+//! | [`resumption`] | session tickets and the session cache, one per process |
+//! | [`acme`] | certificates obtained and renewed through ACME (RFC 8555) |
+//! | [`metrics`] | reload and ACME metrics |
+//!
 //! Loading reads files synchronously: call it at start-up, not on a request path.
 
 use std::fs::File;
@@ -23,11 +34,19 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
 
+pub mod acme;
 pub mod certificates;
+pub mod files;
+pub mod metrics;
+pub mod reload;
+pub mod reloadable;
+pub mod resumption;
 pub mod section;
 pub mod sni;
 
 pub use certificates::{Certificates, ALPN_H3};
+pub use metrics::TlsMetrics;
+pub use reloadable::{ReloadableResolver, ALPN_ACME_TLS};
 pub use section::TlsSection;
 pub use sni::{SniCertificate, SniResolver};
 
@@ -63,6 +82,23 @@ pub enum TlsError {
     /// rustls refused the certificate/key pair (mismatch, unsupported algorithm…).
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
+    /// An OCSP staple file is empty.
+    #[error("OCSP staple {0} is empty")]
+    EmptyStaple(PathBuf),
+    /// A reload found no `[tls] cert`/`key` to read.
+    #[error("[tls] has no cert and key to reload")]
+    NothingToReload,
+    /// `[tls.acme] http01_listen` could not be bound.
+    #[error("cannot listen on [tls.acme] http01_listen = {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TLS metrics could not be registered.
+    #[error("registering TLS metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 /// Load `cert` (PEM chain, leaf first) and `key` (PEM private key) into a server

@@ -32,6 +32,9 @@ pub struct SniCertificate {
     pub cert: PathBuf,
     /// PEM private key.
     pub key: PathBuf,
+    /// DER OCSP response stapled to this certificate (RFC 6066 §8), optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp: Option<PathBuf>,
 }
 
 /// Picks a certificate by SNI name; see the module docs.
@@ -74,6 +77,12 @@ impl SniResolver {
             map.insert(stored_as.to_owned(), key.clone());
         }
         Ok(())
+    }
+
+    /// The certificate for exactly `name` (lower case), without wildcard or
+    /// default fallback.
+    pub fn exact(&self, name: &str) -> Option<Arc<CertifiedKey>> {
+        self.exact.get(name).cloned()
     }
 
     /// The certificate for `server_name` (as the client sent it, or none).
