@@ -36,10 +36,13 @@
 #
 # With ROUNDS > 1 the servers alternate round by round and every number is the
 # median over the rounds (ratios are of medians): the box is shared, and a busy
-# neighbour shows up as a low server CPU share in one round, not in all.
+# neighbour shows up as a low server CPU share in one round, not in all. A
+# measurement during which the rest of the box used more than MAX_OTHER cores
+# (default 1.2 of 2) is taken again, at most BUSY_RETRIES (2) more times; the
+# last is kept, and the table counts the retries.
 #
 # usage: bench/h3_vs_tcp.sh [DURATION_S=8]
-# env:   ROUNDS=1  SKIP_BUILD=1  SKIP_NGINX=1  SKIP_H3=1  SKIP_HANDSHAKES=1  KEEP=1 (keep the temp dir)
+# env:   ROUNDS=1  MAX_OTHER=1.2  BUSY_RETRIES=2  SKIP_BUILD=1  SKIP_NGINX=1  SKIP_H3=1  SKIP_HANDSHAKES=1  KEEP=1 (keep the temp dir)
 #        EDGE_BIN=path  SERVER_CPU=1 CLIENT_CPU=0  CONNECTIONS=32  HS_CONNECTIONS=16
 #        H3_EXTRA='key = value' (more lines for the edge's [http3] section)
 # Installs nginx, openssl and curl with apt-get when missing. Default run: ~4 min.
@@ -52,6 +55,9 @@ CCPU=${CLIENT_CPU:-0}
 CONNS=${CONNECTIONS:-32}
 HS_CONNS=${HS_CONNECTIONS:-16}
 ROUNDS=${ROUNDS:-1}
+MAX_OTHER=${MAX_OTHER:-1.2}
+BUSY_RETRIES=${BUSY_RETRIES:-2}
+if ! [[ $BUSY_RETRIES =~ ^[0-9]$ && $MAX_OTHER =~ ^[0-9.]+$ ]]; then echo "BUSY_RETRIES must be 0..9, MAX_OTHER a number" >&2; exit 2; fi
 if ! [[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 && $ROUNDS -le 10 ]]; then echo "ROUNDS must be 1..10" >&2; exit 2; fi
 if ! [[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 2 && $DURATION -le 120 ]]; then echo "DURATION_S must be 2..120" >&2; exit 2; fi
 if ! [[ $CONNS =~ ^[0-9]+$ && $HS_CONNS =~ ^[0-9]+$ && $CONNS -ge 1 && $HS_CONNS -ge 1 && $CONNS -le 1000 && $HS_CONNS -le 1000 ]]; then
@@ -213,16 +219,20 @@ measure() { # server workload proto
   local args=(--url "https://127.0.0.1:$PORT" --ca "$CA" --server-name localhost --http "$http"
     --connections "$c" --warmup-s 1 --duration-s "$DURATION" --timeout-s 10 --server-pid "$SRV_PID" --json)
   for x in "${paths[@]}"; do args+=(--path "$x"); done
-  local b0 b1 t0 t1
-  b0=$(sys_busy_ticks); t0=$(date +%s.%N)
-  out=$(timeout $((DURATION + 60)) taskset -c "$CCPU" "$LOAD" "${args[@]}" "${extra[@]}" 2>>"$TMP/clients.log") || true
-  b1=$(sys_busy_ticks); t1=$(date +%s.%N)
-  # The box's busy cores over the whole client run (warm-up included) less the
-  # measured server and client: what else ran (other sessions' builds, say).
-  local other
-  other=$(awk -v b=$((b1 - b0)) -v k="$TCK" -v a="$t0" -v z="$t1" -v s="$(jfield server_cpu_share "$out")" \
-    -v c="$(jfield client_cpu_share "$out")" 'BEGIN { o = b / k / (z - a) - s - c; printf "%.2f", (o > 0 ? o : 0) }')
-  [[ -z $out ]] || out="${out%\}},\"other_cpu_share\":$other}"
+  local b0 b1 t0 t1 other try
+  for try in $(seq 0 "$BUSY_RETRIES"); do
+    b0=$(sys_busy_ticks); t0=$(date +%s.%N)
+    out=$(timeout $((DURATION + 60)) taskset -c "$CCPU" "$LOAD" "${args[@]}" "${extra[@]}" 2>>"$TMP/clients.log") || true
+    b1=$(sys_busy_ticks); t1=$(date +%s.%N)
+    # The box's busy cores over the whole client run (warm-up included) less the
+    # measured server and client: what else ran (other sessions' builds, say).
+    other=$(awk -v b=$((b1 - b0)) -v k="$TCK" -v a="$t0" -v z="$t1" -v s="$(jfield server_cpu_share "$out")" \
+      -v c="$(jfield client_cpu_share "$out")" 'BEGIN { o = b / k / (z - a) - s - c; printf "%.2f", (o > 0 ? o : 0) }')
+    [[ -z $out ]] || out="${out%\}},\"other_cpu_share\":$other,\"busy_retries\":$try}"
+    awk -v o="$other" -v m="$MAX_OTHER" 'BEGIN { exit !(o > m) }' || break
+    if [[ $try -lt $BUSY_RETRIES ]]; then log "$s $w $p: the rest of the box used $other cores (> $MAX_OTHER): measuring again"; fi
+  done
+  if [[ -n $out ]] && awk -v o="$other" -v m="$MAX_OTHER" 'BEGIN { exit !(o > m) }'; then out="${out%\}},\"busy_kept\":1}"; fi
   echo "$s $w $p $out" >>"$TMP/results.log"
   RES["$s $w $p"]+=$out$'\n'
   log "$s $w $p: req/s $(jfield rps "$out") GB/s $(awk -v b="$(jfield bytes_per_s "$out")" 'BEGIN { printf "%.3f", b / 1e9 }')" \
@@ -291,6 +301,8 @@ for s in "${SERVERS[@]}"; do
   done
 done
 
+echo "measurements taken again because the rest of the box used > $MAX_OTHER cores: $(grep -o '"busy_retries":[0-9]*' "$TMP/results.log" | awk -F: '{ n += $2 } END { print n + 0 }')" \
+  "(still busy when kept: $(grep -c '"busy_kept":1' "$TMP/results.log" || true) of $(wc -l <"$TMP/results.log"))"
 echo
 echo "RATIOS (same run)"
 if [[ $EDGE_H3 == 1 ]]; then
