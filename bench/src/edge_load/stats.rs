@@ -145,21 +145,26 @@ impl Report {
     }
 
     /// Server CPU µs per complete response.
+    ///
+    /// This and the two below are rates over the measured phase divided by the
+    /// server's CPU share over the CPU samples' window, not counts divided by CPU
+    /// seconds: the first sample can be taken late on a starved client, and a
+    /// ratio of two rates stays right when the windows differ.
     pub fn server_us_per_request(&self) -> Option<f64> {
-        let cpu = self.cpu?.server_s?;
-        (self.requests > 0).then(|| cpu * 1e6 / self.requests as f64)
+        let share = self.server_cpu_share()?;
+        (self.requests > 0).then(|| share * 1e6 / self.rps())
     }
 
     /// Body bytes per server CPU second (throughput per busy server core).
     pub fn bytes_per_server_cpu_s(&self) -> Option<f64> {
-        let cpu = self.cpu?.server_s?;
-        (cpu > 0.0).then(|| self.bytes as f64 / cpu)
+        let share = self.server_cpu_share()?;
+        (share > 0.0).then(|| self.bytes_per_s() / share)
     }
 
     /// Responses per server CPU second.
     pub fn requests_per_server_cpu_s(&self) -> Option<f64> {
-        let cpu = self.cpu?.server_s?;
-        (cpu > 0.0).then(|| self.requests as f64 / cpu)
+        let share = self.server_cpu_share()?;
+        (share > 0.0).then(|| self.rps() / share)
     }
 
     /// Complete responses per second.
@@ -334,5 +339,14 @@ mod tests {
         assert!((r.server_us_per_request().unwrap() - 10_000.0).abs() < 1e-6);
         assert!((r.bytes_per_server_cpu_s().unwrap() - 1000.0).abs() < 1e-9);
         assert_eq!(r.json()["client_cpu_share"], Value::Null);
+        // A CPU window shorter than the phase (a late first sample): the share
+        // is what counts, not the CPU seconds.
+        let late = Report::new(Stats::default(), 2.0).with_cpu(CpuUse {
+            wall_s: 1.0,
+            server_s: Some(0.5),
+            client_s: None,
+        });
+        assert_eq!(late.server_cpu_share(), Some(0.5));
+        assert_eq!(late.bytes_per_server_cpu_s(), Some(0.0));
     }
 }
