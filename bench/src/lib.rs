@@ -6,8 +6,9 @@
 //! - [`elementary`]: HEVC Annex B, AV1 IVF/OBU and AAC ADTS readers that
 //!   build the decoder configuration records;
 //! - [`proc_cpu`]: CPU seconds of a process tree from `/proc`;
-//! - [`edge_load`]: an HTTP/1.1 and h2c load generator over a fixed or Zipf object
-//!   catalog, with latency percentiles and `x-cache` counts.
+//! - [`edge_load`]: an HTTP/1.1, HTTP/2 (h2c or TLS) and HTTP/3 load generator
+//!   over a fixed or Zipf object catalog, with latency percentiles, `x-cache`
+//!   counts, handshakes per second and the server's CPU per request and byte.
 //!
 //! Binaries: `ertmp-publish` (Enhanced RTMP test publisher), `rtmp-load`
 //! (N paced publishers, CPU per stream of the server under test), `edge-load`

@@ -5,7 +5,9 @@
 //! after `duration_s`, or once `requests` measured requests were started; its
 //! length is measured to the last counted response. A failed request or connect
 //! counts as an error and the task reconnects (after 10 ms when connecting
-//! failed, so a dead server is not spun on).
+//! failed, so a dead server is not spun on). With `--requests-per-connection N`
+//! a task drops its connection after N requests and makes a new one: connects
+//! in the measured phase are counted, with how many TLS handshakes resumed.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -18,14 +20,17 @@ use rand::SeedableRng;
 use tokio::time::{timeout, Instant};
 
 use super::cli::{Args, Dist, HttpVersion};
-use super::conn::Conn;
+use super::conn::Connector;
 use super::picker::Picker;
+use super::server_cpu::CpuMeter;
 use super::stats::{Report, Stats};
 
 /// What every task shares.
 struct Plan {
     authority: String,
-    version: HttpVersion,
+    connector: Connector,
+    /// Requests on one connection before a new one is made.
+    per_connection: u64,
     uris: Vec<Uri>,
     picker: Picker,
     seed: u64,
@@ -38,13 +43,16 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(args: &Args) -> Result<Self> {
+    async fn new(args: &Args) -> Result<Self> {
+        let scheme = if args.tls.is_some() { "https" } else { "http" };
         let uris = args
             .paths
             .iter()
             .map(|p| match args.http {
                 HttpVersion::H1 => p.parse::<Uri>(),
-                HttpVersion::H2 => format!("http://{}{p}", args.authority).parse(),
+                HttpVersion::H2 | HttpVersion::H3 => {
+                    format!("{scheme}://{}{p}", args.authority).parse()
+                }
             })
             .collect::<Result<Vec<_>, _>>()
             .context("an object path is not a valid URI")?;
@@ -52,10 +60,12 @@ impl Plan {
             Dist::Uniform => Picker::uniform(uris.len()),
             Dist::Zipf(s) => Picker::zipf(uris.len(), s),
         };
+        let connector = Connector::new(args).await?;
         let measure_from = Instant::now() + Duration::from_secs_f64(args.warmup_s);
         Ok(Plan {
             authority: args.authority.clone(),
-            version: args.http,
+            connector,
+            per_connection: args.requests_per_connection.unwrap_or(u64::MAX),
             uris,
             picker,
             seed: args.seed,
@@ -88,21 +98,28 @@ async fn task(plan: Arc<Plan>, index: u64) -> (Stats, Option<Instant>) {
     let mut stats = Stats::default();
     let mut last = None;
     'connect: while Instant::now() < plan.end {
-        let mut conn =
-            match timeout(plan.timeout, Conn::connect(&plan.authority, plan.version)).await {
-                Ok(Ok(c)) => c,
-                _ => {
-                    if Instant::now() >= plan.measure_from {
-                        stats.errors += 1;
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
+        let mut conn = match timeout(plan.timeout, plan.connector.connect()).await {
+            Ok(Ok(c)) => c,
+            _ => {
+                if Instant::now() >= plan.measure_from {
+                    stats.errors += 1;
                 }
-            };
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if Instant::now() >= plan.measure_from {
+            stats.record_connect(conn.resumed);
+        }
+        let mut sent = 0u64;
         loop {
             if conn.is_closed() {
                 continue 'connect; // e.g. the server ended keep-alive: not an error
             }
+            if sent == plan.per_connection {
+                continue 'connect;
+            }
+            sent += 1;
             let t0 = Instant::now();
             let Some(counted) = plan.admit(t0) else {
                 break 'connect;
@@ -129,7 +146,15 @@ async fn task(plan: Arc<Plan>, index: u64) -> (Stats, Option<Instant>) {
 
 /// Runs the load `args` describes and reports the measured phase.
 pub async fn run(args: &Args) -> Result<Report> {
-    let plan = Arc::new(Plan::new(args)?);
+    let plan = Arc::new(Plan::new(args).await?);
+    let meter = CpuMeter::new(args.server_pid);
+    let first_sample = {
+        let (meter, plan) = (meter.clone(), plan.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep_until(plan.measure_from).await;
+            (meter.sample(), plan.connector.certificates_verified())
+        })
+    };
     let tasks: Vec<_> = (0..args.connections as u64)
         .map(|i| tokio::spawn(task(plan.clone(), i)))
         .collect();
@@ -151,9 +176,18 @@ pub async fn run(args: &Args) -> Result<Report> {
             }
         }
     }
+    let (cpu_from, verified_from) = first_sample.await?;
+    let cpu = cpu_from.until(&meter.sample());
+    let full_handshakes = plan
+        .connector
+        .certificates_verified()
+        .zip(verified_from)
+        .map(|(end, start)| end - start);
     let elapsed = match last {
         Some(l) if l > plan.measure_from => (l - plan.measure_from).as_secs_f64(),
         _ => args.duration_s,
     };
-    Ok(Report::new(total, elapsed))
+    let mut report = Report::new(total, elapsed).with_cpu(cpu);
+    report.full_handshakes = full_handshakes;
+    Ok(report)
 }
