@@ -24,15 +24,13 @@ esac
 # Package sets.
 # ---------------------------------------------------------------------------
 
-# Building and running the origin. The workspace is pure Rust today, so a C
-# toolchain (for the linker and ring's few C/asm files) and pkg-config suffice.
-RUN_PKGS=(pkg-config gcc libc6-dev ca-certificates)
-# >>> Native build dependencies go here. If a crate starts to need one, add it,
-# >>> e.g. bindgen-based crates (ffmpeg-next behind packager's `transcode`
-# >>> feature) need:   clang libclang-dev
-# >>> and ffmpeg-next itself:   libavcodec-dev libavformat-dev libavutil-dev
-# >>>                           libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
-# RUN_PKGS+=(clang libclang-dev)
+# Building and running the origin: a C toolchain (the linker, ring's few C/asm
+# files) and pkg-config; ferrocast-origin links FFmpeg through ffmpeg-next
+# (packager's `transcode` feature), which needs Debian's libav*-dev (FFmpeg 5.1)
+# and clang/libclang for ffmpeg-sys-next's bindgen. The edge links no FFmpeg.
+RUN_PKGS=(pkg-config gcc libc6-dev ca-certificates clang libclang-dev
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
+  libavfilter-dev libavdevice-dev)
 
 # Tests: ffmpeg/ffprobe publish and inspect streams; chromium plays them in
 # the browser tests (with a font so drawtext and pages render); curl for probes;

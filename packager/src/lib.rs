@@ -27,3 +27,5 @@ pub mod hls;
 pub mod language;
 pub mod live;
 pub mod media;
+#[cfg(feature = "transcode")]
+pub mod transcode;
