@@ -82,3 +82,14 @@ pub fn wait_for<T>(
         std::thread::sleep(every);
     }
 }
+
+/// [`wait_for`] for a condition: polls `f` every `every` until it returns
+/// `Ok(true)`, or fails after `timeout` with `what` and the last error seen.
+pub fn wait_until(
+    what: &str,
+    timeout: Duration,
+    every: Duration,
+    mut f: impl FnMut() -> Result<bool>,
+) -> Result<()> {
+    wait_for(what, timeout, every, || Ok(f()?.then_some(())))
+}

@@ -133,12 +133,3 @@ pub fn status_of(head: &str) -> Result<u16> {
         .and_then(|s| s.parse().ok())
         .with_context(|| format!("no status in {head:?}"))
 }
-
-/// The value of a Prometheus sample line `name{labels} value` (0 when absent).
-pub fn metric(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}

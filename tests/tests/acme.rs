@@ -16,27 +16,20 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use rustls::pki_types::CertificateDer;
+use tests::checks::wait_for;
+use tests::edge::sum_samples;
 use tests::origin::{free_ports, locate_or_build};
 use tests::pebble::{Pebble, PebbleConfig};
 use tests::process::Supervised;
-use tests::tls_client::{metric, TlsClient};
+use tests::tls_client::TlsClient;
 
 const NAME: &str = "acme.ferrocast.test";
-
-fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Result<T> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return Ok(v);
-        }
-        ensure!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
+/// How often the served certificate is checked while waiting.
+const POLL: Duration = Duration::from_millis(250);
 
 /// An edge whose only certificate comes from ACME; `acme` are more `[tls.acme]`
 /// lines (the challenge, its listener).
@@ -136,17 +129,19 @@ fn run(dir: &Path) -> Result<()> {
     let first: CertificateDer<'static> = wait_for(
         "the ACME certificate to be served",
         Duration::from_secs(60),
-        || client.connect(edge_addr).ok().map(|(_, leaf)| leaf),
+        POLL,
+        || Ok(client.connect(edge_addr).ok().map(|(_, leaf)| leaf)),
     )?;
     let r = client.get(edge_addr, "/metrics")?;
     let metrics = String::from_utf8_lossy(&r.body).into_owned();
     ensure!(
-        metric(&metrics, "ferrocast_acme_orders_total{result=\"ok\"}") >= 1.0,
+        sum_samples(&metrics, "ferrocast_acme_orders_total", &[("result", "ok")]) >= 1.0,
         "{metrics}"
     );
-    let expiry = metric(
+    let expiry = sum_samples(
         &metrics,
-        &format!("ferrocast_acme_certificate_expiry_seconds{{name=\"{NAME}\"}}"),
+        "ferrocast_acme_certificate_expiry_seconds",
+        &[("name", NAME)],
     );
     ensure!(
         (0.0..=60.0).contains(&expiry),
@@ -175,17 +170,22 @@ fn run(dir: &Path) -> Result<()> {
     let account = std::fs::read(state.join("account.json"))?;
 
     // Renewal: within 45 s of expiry a new order runs and its certificate serves.
-    let second = wait_for("the renewed certificate", Duration::from_secs(40), || {
-        client
-            .connect(edge_addr)
-            .ok()
-            .map(|(_, leaf)| leaf)
-            .filter(|leaf| *leaf != first)
-    })?;
+    let second = wait_for(
+        "the renewed certificate",
+        Duration::from_secs(40),
+        POLL,
+        || {
+            Ok(client
+                .connect(edge_addr)
+                .ok()
+                .map(|(_, leaf)| leaf)
+                .filter(|leaf| *leaf != first))
+        },
+    )?;
     ensure!(second != first);
     let r = client.get(edge_addr, "/metrics")?;
     let metrics = String::from_utf8_lossy(&r.body).into_owned();
-    ensure!(metric(&metrics, "ferrocast_acme_orders_total{result=\"ok\"}") >= 2.0);
+    ensure!(sum_samples(&metrics, "ferrocast_acme_orders_total", &[("result", "ok")]) >= 2.0);
     ensure!(
         std::fs::read(state.join("account.json"))? == account,
         "the renewal reused the stored account"
@@ -231,7 +231,8 @@ fn run_http01(dir: &Path) -> Result<()> {
     let first = wait_for(
         "the ACME certificate to be served",
         Duration::from_secs(60),
-        || client.connect(edge_addr).ok().map(|(_, leaf)| leaf),
+        POLL,
+        || Ok(client.connect(edge_addr).ok().map(|(_, leaf)| leaf)),
     )?;
     let edge_log = std::fs::read_to_string(dir.join("edge.stderr.log"))?;
     ensure!(
@@ -254,7 +255,8 @@ fn run_http01(dir: &Path) -> Result<()> {
     let again = wait_for(
         "the restarted edge to serve",
         Duration::from_secs(30),
-        || client.connect(edge_addr).ok().map(|(_, leaf)| leaf),
+        POLL,
+        || Ok(client.connect(edge_addr).ok().map(|(_, leaf)| leaf)),
     )?;
     ensure!(
         again == first,
@@ -263,7 +265,7 @@ fn run_http01(dir: &Path) -> Result<()> {
     let r = client.get(edge_addr, "/metrics")?;
     let metrics = String::from_utf8_lossy(&r.body).into_owned();
     ensure!(
-        metric(&metrics, "ferrocast_acme_orders_total{result=\"ok\"}") == 0.0,
+        sum_samples(&metrics, "ferrocast_acme_orders_total", &[("result", "ok")]) == 0.0,
         "no order after the restart:\n{metrics}"
     );
     let pebble_log = std::fs::read_to_string(dir.join("pebble.out"))?;

@@ -11,12 +11,12 @@
 //!   answered.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use tests::checks::{wait_for, Checks};
-use tests::h3::{H3Client, TlsFiles};
+use tests::edge::sum_samples;
+use tests::h3::{self, H3Client, TlsFiles};
 use tests::origin::{free_ports, origin_binary};
 use tests::process::Supervised;
 
@@ -26,7 +26,10 @@ const ZERO_RTT_ATTEMPTS: usize = 10;
 
 struct TlsOrigin {
     _proc: Supervised,
+    /// `https://localhost:PORT` (the certificate's name).
     https: String,
+    /// The certificate to trust.
+    ca: std::path::PathBuf,
     udp: std::net::SocketAddr,
 }
 
@@ -64,35 +67,28 @@ fn start_origin(dir: &Path, tls: &TlsFiles, early_data: bool) -> Result<TlsOrigi
     )?;
     let origin = TlsOrigin {
         _proc: proc,
-        https: format!("https://127.0.0.1:{}", ports[0]),
+        https: format!("https://localhost:{}", ports[0]),
+        ca: tls.cert.clone(),
         udp: format!("127.0.0.1:{}", ports[1]).parse()?,
     };
     wait_for(
         "HTTPS /healthz",
         Duration::from_secs(30),
         Duration::from_millis(200),
-        || Ok(Some(()).filter(|_| curl(&origin.https, "/healthz").is_ok_and(|b| b.trim() == "ok"))),
+        || Ok(Some(()).filter(|_| https_get(&origin, "/healthz").is_ok_and(|b| b.trim() == "ok"))),
     )?;
     Ok(origin)
 }
 
-/// `GET base path` over HTTPS/TCP (certificate not checked: loopback).
-fn curl(base: &str, path: &str) -> Result<String> {
-    let out = Command::new("curl")
-        .args(["-sk", "--max-time", "10"])
-        .arg(format!("{base}{path}"))
-        .output()?;
-    ensure!(out.status.success(), "curl {base}{path}");
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+/// `GET path` over HTTPS/TCP: the body as text.
+fn https_get(origin: &TlsOrigin, path: &str) -> Result<String> {
+    let (_, body) = h3::curl_fetch(&format!("{}{path}", origin.https), false, &origin.ca)?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
-fn metric(origin: &TlsOrigin, name: &str, label: &str) -> Result<f64> {
-    let text = curl(&origin.https, "/metrics")?;
-    Ok(text
-        .lines()
-        .filter(|l| l.starts_with(name) && l.contains(label))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum())
+fn metric(origin: &TlsOrigin, name: &str, result: &str) -> Result<f64> {
+    let text = https_get(origin, "/metrics")?;
+    Ok(sum_samples(&text, name, &[("result", result)]))
 }
 
 fn bearer() -> Vec<(&'static str, String)> {
@@ -123,7 +119,7 @@ fn run() -> Result<()> {
         let text = String::from_utf8_lossy(&r.body).into_owned();
         ensure!(r.status == 201, "status {}: {text}", r.status);
         ensure!(text.contains("stream_key"), "{text}");
-        let listed = curl(&origin.https, "/api/v1/channels")?;
+        let listed = https_get(&origin, "/api/v1/channels")?;
         ensure!(
             listed.contains("made-over-h3"),
             "not listed over TCP: {listed}"

@@ -14,9 +14,10 @@
 use std::io::Write;
 use std::net::TcpStream;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
+use tests::checks::wait_until;
 use tests::origin::{free_ports, origin_binary, unique_key};
 use tests::process::Supervised;
 use tests::publisher::{PublishOptions, Publisher};
@@ -29,17 +30,6 @@ fn curl(url: &str) -> Result<(u16, String)> {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
     Ok((code.trim().parse().unwrap_or(0), body.to_owned()))
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> Result<bool>) -> Result<()> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if f()? {
-            return Ok(());
-        }
-        ensure!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 /// The highest `#EXT-X-MEDIA-SEQUENCE` + segment count of a media playlist.
@@ -101,9 +91,12 @@ fn run() -> Result<()> {
         &stderr_log,
     )?;
     let base = format!("https://127.0.0.1:{}", ports[0]);
-    wait_for("HTTPS /healthz", Duration::from_secs(30), || {
-        Ok(curl(&format!("{base}/healthz"))?.0 == 200)
-    })?;
+    wait_until(
+        "HTTPS /healthz",
+        Duration::from_secs(30),
+        Duration::from_millis(250),
+        || Ok(curl(&format!("{base}/healthz"))?.0 == 200),
+    )?;
 
     let url = format!("rtmps://127.0.0.1:{}/live/{key}", ports[3]);
     let _publisher = Publisher::start(
@@ -114,10 +107,15 @@ fn run() -> Result<()> {
     )?;
     let media = format!("{base}/live/secure/video0/index.m3u8");
     let master = format!("{base}/live/secure/master.m3u8");
-    wait_for("the playlist over RTMPS", Duration::from_secs(30), || {
-        let (code, body) = curl(&media)?;
-        Ok(code == 200 && segments(&body) >= 2)
-    })?;
+    wait_until(
+        "the playlist over RTMPS",
+        Duration::from_secs(30),
+        Duration::from_millis(250),
+        || {
+            let (code, body) = curl(&media)?;
+            Ok(code == 200 && segments(&body) >= 2)
+        },
+    )?;
 
     // Garbage on the RTMPS port while the stream plays.
     let before = segments(&curl(&media)?.1);
@@ -128,9 +126,10 @@ fn run() -> Result<()> {
         let mut buf = [0u8; 64];
         let _ = std::io::Read::read(&mut s, &mut buf);
     }
-    wait_for(
+    wait_until(
         "the handshake failures in /metrics",
         Duration::from_secs(10),
+        Duration::from_millis(250),
         || {
             let (_, m) = curl(&format!("{base}/metrics"))?;
             Ok(m.lines().any(|l| {
@@ -148,9 +147,10 @@ fn run() -> Result<()> {
         log.contains("rtmps: TLS handshake with"),
         "a clear log line:\n{log}"
     );
-    wait_for(
+    wait_until(
         "the stream to keep advancing",
         Duration::from_secs(15),
+        Duration::from_millis(250),
         || Ok(segments(&curl(&media)?.1) >= before + 2),
     )?;
 

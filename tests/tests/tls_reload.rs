@@ -16,13 +16,15 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{ensure, Result};
 use rustls::pki_types::CertificateDer;
+use tests::checks::wait_until;
+use tests::edge::sum_samples;
 use tests::origin::free_ports;
 use tests::process::Supervised;
-use tests::tls_client::{metric, read_to_end, split_response, status_of, TlsClient};
+use tests::tls_client::{read_to_end, split_response, status_of, TlsClient};
 
 const BIG: usize = 32 << 20;
 const BIG_PATH: &str = "/vod/reload/big.bin";
@@ -132,21 +134,13 @@ fn start_edge(reload_check_s: u64) -> Result<(Node, CertificateDer<'static>)> {
         _dir: dir,
     };
     let client = TlsClient::new(std::slice::from_ref(&first), "localhost")?;
-    wait_for("HTTPS /healthz", Duration::from_secs(30), || {
-        Ok(client.get(addr, "/healthz").is_ok_and(|r| r.status == 200))
-    })?;
+    wait_until(
+        "HTTPS /healthz",
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || Ok(client.get(addr, "/healthz").is_ok_and(|r| r.status == 200)),
+    )?;
     Ok((node, first))
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> Result<bool>) -> Result<()> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if f()? {
-            return Ok(());
-        }
-        ensure!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// The leaf a new connection gets, trusting any of `known`.
@@ -156,9 +150,10 @@ fn served(node: &Node, known: &[CertificateDer<'static>]) -> Result<CertificateD
 
 fn reloads(node: &Node, known: &[CertificateDer<'static>], result: &str) -> Result<f64> {
     let r = TlsClient::new(known, "localhost")?.get(node.addr, "/metrics")?;
-    Ok(metric(
+    Ok(sum_samples(
         &String::from_utf8_lossy(&r.body),
-        &format!("ferrocast_tls_reloads_total{{result=\"{result}\"}}"),
+        "ferrocast_tls_reloads_total",
+        &[("result", result)],
     ))
 }
 
@@ -203,9 +198,10 @@ fn sighup_swaps_the_certificate_for_new_connections_and_keeps_open_downloads() {
         "with reload_check_s = 0 only SIGHUP reloads"
     );
     node.proc.signal("HUP").unwrap();
-    wait_for(
+    wait_until(
         "the new certificate after SIGHUP",
         Duration::from_secs(10),
+        Duration::from_millis(100),
         || Ok(served(&node, &known)? == second),
     )
     .unwrap();
@@ -218,9 +214,10 @@ fn sighup_swaps_the_certificate_for_new_connections_and_keeps_open_downloads() {
     )
     .unwrap();
     node.proc.signal("HUP").unwrap();
-    wait_for(
+    wait_until(
         "the failed reload to be counted",
         Duration::from_secs(10),
+        Duration::from_millis(100),
         || Ok(reloads(&node, &known, "error")? == 1.0),
     )
     .unwrap();
@@ -239,9 +236,10 @@ fn a_changed_file_is_picked_up_without_a_signal() {
     let (a, got) = stall_download(&node, &first).unwrap();
     let second = write_pair(&node.cert, &node.key).unwrap();
     let known = [first.clone(), second.clone()];
-    wait_for(
+    wait_until(
         "the new certificate after the file changed",
         Duration::from_secs(10),
+        Duration::from_millis(100),
         || Ok(served(&node, &known)? == second),
     )
     .unwrap();
