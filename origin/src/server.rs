@@ -92,13 +92,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                 )
                 .with_local_routes(Arc::new(RouteList(
                     vec![
-                        Arc::new(ControlRoutes(Arc::new(ControlApi::new(
-                            catalog.clone(),
-                            channels.clone(),
-                            &config.api.admin_keys,
-                            signing.clone(),
-                            chat.clone(),
-                        )))) as Arc<dyn edge::pipeline::LocalRoutes>,
+                        Arc::new(ControlRoutes(Arc::new(
+                            ControlApi::new(
+                                catalog.clone(),
+                                channels.clone(),
+                                &config.api.admin_keys,
+                                signing.clone(),
+                                chat.clone(),
+                            )
+                            .with_ladder_default(config.ladder.live_default),
+                        ))) as Arc<dyn edge::pipeline::LocalRoutes>,
                         Arc::new(ChatRoutes::new(chat.clone(), catalog.clone())),
                         Arc::new(PageRoutes::new(config.rtmp.listen.port())),
                     ]
@@ -279,6 +282,8 @@ async fn banner_channels(
         title: "Demo".into(),
         playback: Playback::Public,
         stream_key: None,
+        ladder: config.ladder.live_default,
+        record: false,
     };
     let (record, key) = catalog.create_channel(demo, now_ms() as i64).await?;
     write_private(&demo_key_file, &key)

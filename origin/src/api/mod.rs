@@ -50,6 +50,8 @@ pub struct ControlApi {
     pub(crate) chat: Arc<crate::chat::Chat>,
     /// Chat tokens handed out per client address.
     pub(crate) chat_token_rate: std::sync::Mutex<crate::chat::rate::RateLimiter<std::net::IpAddr>>,
+    /// `ladder` of channels created without one (`[ladder] live_default`).
+    pub(crate) ladder_default: bool,
 }
 
 impl ControlApi {
@@ -72,7 +74,14 @@ impl ControlApi {
                 CHAT_TOKENS_BURST,
                 CHAT_TOKENS_PER_SECOND,
             )),
+            ladder_default: false,
         }
+    }
+
+    /// Channels created without a `ladder` field get `on` (`[ladder] live_default`).
+    pub fn with_ladder_default(mut self, on: bool) -> Self {
+        self.ladder_default = on;
+        self
     }
 }
 
