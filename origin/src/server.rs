@@ -113,13 +113,20 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         )
     };
     let webhooks = Webhooks::start(catalog.clone());
-    let handler = Arc::new(OriginPublishHandler::new(
-        channels.clone(),
-        catalog.clone(),
-        webhooks,
-        metrics.clone(),
-        Duration::from_secs_f64(config.packaging.reconnect_grace_s),
-    ));
+    let ladders = crate::ladder::Ladders::new(
+        &config.ladder,
+        crate::ladder::LadderMetrics::register(&registry).context("registering ladder metrics")?,
+    );
+    let handler = Arc::new(
+        OriginPublishHandler::new(
+            channels.clone(),
+            catalog.clone(),
+            webhooks,
+            metrics.clone(),
+            Duration::from_secs_f64(config.packaging.reconnect_grace_s),
+        )
+        .with_ladders(ladders),
+    );
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
