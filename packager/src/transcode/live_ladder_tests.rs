@@ -331,3 +331,92 @@ fn in_band_hevc_packets_carry_the_records_parameter_sets() {
         Err(InputError::Unsupported(_))
     ));
 }
+
+/// The ladder's output as the origin feeds it: into the source's `LiveStream`,
+/// rendition `i` as video track `100 + i`.
+struct IntoStream<'a> {
+    stream: &'a mut crate::live::LiveStream,
+    now_ms: u64,
+}
+
+impl LadderSink for IntoStream<'_> {
+    fn track(&mut self, mut track: Track) -> Result<(), SinkError> {
+        track.id += 100;
+        self.stream.handle_track(track, self.now_ms);
+        Ok(())
+    }
+
+    fn frame(&mut self, mut frame: Frame) -> Result<(), SinkError> {
+        frame.track += 100;
+        self.stream.handle_frame(frame, self.now_ms);
+        Ok(())
+    }
+}
+
+#[test]
+fn the_live_segmenter_cuts_ladder_renditions_with_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(src) = source(dir.path(), "640x360", 7, 0) else {
+        return;
+    };
+    let mut stream = crate::live::LiveStream::new(crate::live::LiveConfig {
+        segment_target_ms: 1000,
+        part_target_ms: 250,
+        window_ms: 30_000,
+    });
+    let t0 = 1_700_000_000_000u64;
+    stream.handle_track(src.track.clone(), t0);
+    let mut ladder = LiveLadder::new(spec(), Duration::from_secs(30));
+    ladder
+        .track(
+            &src.track,
+            &mut IntoStream {
+                stream: &mut stream,
+                now_ms: t0,
+            },
+        )
+        .unwrap();
+    for f in &src.frames {
+        let now_ms = t0 + f.dts as u64;
+        stream.handle_frame(f.clone(), now_ms);
+        let mut sink = IntoStream {
+            stream: &mut stream,
+            now_ms,
+        };
+        ladder.push(f, Instant::now(), &mut sink).unwrap();
+    }
+    let names: Vec<&str> = stream
+        .renditions()
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(names, ["video0", "360p", "240p"]);
+    let leader = stream.rendition("video0").unwrap();
+    for name in ["360p", "240p"] {
+        let r = stream.rendition(name).unwrap();
+        let complete: Vec<_> = r.segments.iter().filter(|s| s.complete).collect();
+        assert!(complete.len() >= 5, "{name}: {} segments", complete.len());
+        for seg in complete {
+            let lead = leader.segment(seg.msn).unwrap();
+            assert_eq!(
+                (seg.start_dts, seg.duration_ticks),
+                (lead.start_dts, lead.duration_ticks),
+                "{name} msn {}",
+                seg.msn
+            );
+            assert!(seg.parts[0].independent);
+        }
+        // x264 signals its 90 kHz time base as the VUI frame rate; the playlist
+        // shows the measured one.
+        assert!((r.frame_rate().unwrap() - 30.0).abs() < 0.1, "{name}");
+    }
+    let master = crate::hls::multivariant_playlist(&stream);
+    assert_eq!(master.matches("#EXT-X-STREAM-INF").count(), 3, "{master}");
+    let fps: f64 = master
+        .split("RESOLUTION=426x240,FRAME-RATE=")
+        .nth(1)
+        .and_then(|rest| rest.split([',', '\n']).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{master}"));
+    assert!((fps - 30.0).abs() < 0.01, "{master}");
+}
