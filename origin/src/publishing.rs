@@ -17,7 +17,7 @@ use crate::catalog::{Catalog, ChannelRecord, Playback};
 use crate::channels::{Channel, Channels, PublisherState};
 use crate::clock::now_ms;
 use crate::key_failures::KeyFailures;
-use crate::ladder::{LadderHandle, Ladders};
+use crate::ladder::{LadderHandle, Ladders, LADDER_FINISH_WAIT};
 use crate::metrics::OriginMetrics;
 use crate::webhooks::{Event, Webhooks};
 
@@ -319,22 +319,38 @@ impl MediaSink for ChannelSink {
         if std::mem::replace(&mut self.ended, true) {
             return;
         }
-        // Closes the ladder's queue: its thread finishes by itself.
-        self.ladder = None;
         self.metrics.publishers.dec();
-        self.channel.publisher_gone(self.session, now_ms());
-        tracing::info!(channel = %self.channel.name, session = self.session, grace_s = self.grace.as_secs_f64(), "publisher gone; waiting for a reconnect");
+        // Closes the ladder's queue; its thread encodes what is left and ends.
+        let ladder = self.ladder.take().map(LadderHandle::finish);
         let channel = self.channel.clone();
         let session = self.session;
         let grace = self.grace;
         let metrics = self.metrics.clone();
         let webhooks = self.webhooks.clone();
+        let gone = move |channel: &Channel| {
+            channel.publisher_gone(session, now_ms());
+            tracing::info!(channel = %channel.name, session, grace_s = grace.as_secs_f64(), "publisher gone; waiting for a reconnect");
+        };
         let Ok(runtime) = Handle::try_current() else {
             // No runtime (process shutting down): end the stream now.
+            if let Some(done) = ladder {
+                done.wait(LADDER_FINISH_WAIT);
+            }
+            gone(&channel);
             channel.grace_expired(session, now_ms());
             return;
         };
+        if ladder.is_none() {
+            gone(&channel);
+        }
         runtime.spawn(async move {
+            if let Some(done) = ladder {
+                // The ladder's last frames (queued, and inside x264) reach the
+                // stream before the publisher's end flushes it, so its renditions
+                // end where the source ends.
+                let _ = tokio::task::spawn_blocking(move || done.wait(LADDER_FINISH_WAIT)).await;
+                gone(&channel);
+            }
             tokio::time::sleep(grace).await;
             if channel.grace_expired(session, now_ms()) {
                 webhooks.emit(Event::stream_ended(&channel.name, now_ms()));

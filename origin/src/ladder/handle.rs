@@ -1,9 +1,9 @@
 //! The ingest side of a live ladder: hands the source video to the ladder thread
 //! without ever waiting for it.
 
-use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::mpsc::{self, sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use packager::media::{Frame, MediaKind, Track, TrackId};
 use prometheus::IntCounter;
@@ -23,6 +23,18 @@ pub struct LadderHandle {
     /// A track announcement that found the queue full, sent before the next frame.
     pending_track: Option<Track>,
     queue_full: IntCounter,
+    /// Disconnected when the thread has ended.
+    done: Receiver<()>,
+}
+
+/// A ladder thread finishing after its queue closed (see [`LadderHandle::finish`]).
+pub struct LadderDone(Receiver<()>);
+
+impl LadderDone {
+    /// Blocks until the thread has ended, at most `timeout`.
+    pub fn wait(self, timeout: Duration) {
+        let _ = self.0.recv_timeout(timeout);
+    }
 }
 
 impl LadderHandle {
@@ -35,22 +47,31 @@ impl LadderHandle {
         parts_produced: IntCounter,
     ) -> std::io::Result<Self> {
         let (tx, rx) = sync_channel(QUEUE_FRAMES);
+        // The thread holds `alive` until it returns: `done` then disconnects.
+        let (alive, done) = mpsc::channel::<()>();
         let queue_full = ladders
             .metrics
             .input_dropped
             .with_label_values(&[&channel.name, "queue_full"]);
         let name = format!("ladder-{}", channel.name);
         let ladders = ladders.clone();
-        std::thread::Builder::new()
-            .name(name)
-            .spawn(move || worker::run(rx, ladders, channel, session, parts_produced))?;
+        std::thread::Builder::new().name(name).spawn(move || {
+            let _alive = alive;
+            worker::run(rx, ladders, channel, session, parts_produced);
+        })?;
         Ok(Self {
             tx,
             source: None,
             resync: false,
             pending_track: None,
             queue_full,
+            done,
         })
+    }
+
+    /// Closes the queue: the thread encodes what it holds and ends.
+    pub fn finish(self) -> LadderDone {
+        LadderDone(self.done)
     }
 
     /// A track was announced by the publisher; the first video track is the

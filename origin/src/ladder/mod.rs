@@ -23,7 +23,9 @@
 //! - [`metrics`] has the `ferrocast_ladder_*` metrics.
 //!
 //! Lifecycle: the thread starts with the publish session and stops when the
-//! session ends (its queue closes). A publisher that reconnects within the grace
+//! session ends (its queue closes). The publisher's end waits (off the ingest
+//! thread, at most [`LADDER_FINISH_WAIT`]) for the thread to encode what is left
+//! before the stream is flushed, so the renditions end with the source. A publisher that reconnects within the grace
 //! period gets a new thread; its renditions continue the same playlists (same
 //! track ids and names) after the discontinuity. Output that arrives after its
 //! session ended is dropped.
@@ -47,6 +49,10 @@ pub const FIRST_TRACK_ID: u32 = 100;
 /// Source frames the queue to a ladder thread holds (about 8 s at 30 fps): longer
 /// than the shed threshold, so the ladder sheds before ingest has to drop.
 pub const QUEUE_FRAMES: usize = 256;
+
+/// How long a publisher's end waits for its ladder to encode what is left before
+/// the stream is flushed (a reconnect within it is refused as still live).
+pub const LADDER_FINISH_WAIT: Duration = Duration::from_secs(2);
 
 /// What every live ladder of this origin shares.
 #[derive(Clone)]
