@@ -257,10 +257,13 @@ for n in $(seq 1 "$MAX_N"); do
   if ((REALTIME)); then BEST=$n; else break; fi
 done
 
-mapfile -t R <"$TMP/results"
-cli=$(for r in "${R[@]}"; do [[ $r == *cli_ladder* ]] && field cpu_s_per_media_s "$r"; done)
-off=$(for r in "${R[@]}"; do [[ $r == *"ladder=false"* ]] && field cpu_s_per_media_s_per_stream "$r"; done)
-one=$(for r in "${R[@]}"; do [[ $r == *"streams=1 ladder=true"* ]] && field cpu_s_per_media_s_per_stream "$r"; done)
+# The summary, from the RESULT lines.
+get() { # pattern key
+  awk -v p="$1" -v k="$2" 'index($0, p) { for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) v = substr($i, length(k) + 2) } END { print v }' "$TMP/results"
+}
+cli=$(get cli_ladder cpu_s_per_media_s)
+off=$(get "streams=1 ladder=false" cpu_s_per_media_s_per_stream)
+one=$(get "streams=1 ladder=true" cpu_s_per_media_s_per_stream)
 awk -v best="$BEST" -v max="$MAX_N" -v cli="$cli" -v off="$off" -v one="$one" -v preset="$PRESET" 'BEGIN {
   printf "largest N with every ladder real time (no shed, no drop, RTF >= 1): %d%s\n", best, (best == max ? " (the most tried: raise MAX_N)" : "")
   printf "per ladder (N=1): origin %.3f CPU-s per media-s with the ladder, %.3f without: the ladder costs %.3f\n", one, off, one - off

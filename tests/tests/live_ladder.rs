@@ -11,7 +11,9 @@
 //!   media sequence numbers with the same durations (within a frame);
 //! - produce segments ffprobe decodes at the scaled size;
 //! - report `ferrocast_ladder_realtime_factor{channel}` (> 0.5: generous, a
-//!   2-core box with builds running) and shed nothing at this load.
+//!   2-core box with builds running) and shed nothing at this load;
+//! - show the channel's `ladder`/`record` flags in the API, change them with
+//!   `PATCH`, and give channels created without `ladder` `[ladder] live_default`.
 
 use std::time::Duration;
 
@@ -34,6 +36,7 @@ const LADDER: [(&str, &str); 3] = [
     ("360p", "640x360"),
 ];
 const SEGMENT_TARGET_S: f64 = 2.0;
+const ADMIN_KEY: &str = "ladder-test-admin-key";
 /// One frame at 30 fps.
 const FRAME_S: f64 = 1.0 / 30.0;
 
@@ -53,7 +56,10 @@ fn live_ladder_renditions_align_with_the_source() {
         segment_target_s: SEGMENT_TARGET_S,
         part_target_s: 0.5,
         window_s: 30.0,
-        extra_toml: "[ladder]\nlive_default = true\nmax_realtime_lag_s = 6.0\n".into(),
+        extra_toml: format!(
+            "[api]\nadmin_keys = [{ADMIN_KEY:?}]\n\n\
+             [ladder]\nlive_default = true\nmax_realtime_lag_s = 6.0\n"
+        ),
         ..OriginConfig::default()
     };
     let opts = PublishOptions {
@@ -208,6 +214,38 @@ fn live_ladder_renditions_align_with_the_source() {
             let seconds = sum_samples(&metrics, "ferrocast_ladder_encode_seconds_total", &labels);
             ensure!(seconds > 0.0, "encode seconds {seconds}");
             eprintln!("live ladder: real-time factor {rtf:.2}");
+            Ok(())
+        },
+    );
+
+    checks.run(
+        "the API shows and changes the ladder and record flags",
+        || {
+            let url = fx.origin.url(&format!("/api/v1/channels/{}", fx.channel));
+            let (status, v) = http::api_call("GET", &url, None, None)?;
+            ensure!(status == 200, "{status} {v}");
+            ensure!(v["ladder"] == true && v["record"] == false, "{v}");
+            let tracks = v["ingest"]["tracks"].as_array().context("ingest tracks")?;
+            ensure!(
+                LADDER
+                    .iter()
+                    .all(|(name, _)| tracks.iter().any(|t| t["rendition"] == *name)),
+                "the live ladder's renditions are listed: {v}"
+            );
+            let body = r#"{"ladder": false, "record": true}"#;
+            let (status, v) = http::api_call("PATCH", &url, Some(ADMIN_KEY), Some(body))?;
+            ensure!(
+                status == 200 && v["ladder"] == false && v["record"] == true,
+                "{status} {v}"
+            );
+            let create = r#"{"name": "other", "record": true}"#;
+            let api = fx.origin.url("/api/v1/channels");
+            let (status, v) = http::api_call("POST", &api, Some(ADMIN_KEY), Some(create))?;
+            ensure!(status == 201, "{status} {v}");
+            ensure!(
+                v["ladder"] == true && v["record"] == true,
+                "a new channel takes [ladder] live_default: {v}"
+            );
             Ok(())
         },
     );
