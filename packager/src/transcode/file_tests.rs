@@ -386,3 +386,42 @@ fn junk_is_not_media_and_a_sink_error_stops_the_transcode() {
         "{result:?}"
     );
 }
+
+#[test]
+fn our_frames_decode_again_through_annex_b_access_units() {
+    // The live ladder's input path: media-model frames back into FFmpeg's decoder,
+    // with no extradata, only the parameter sets `annex_b_access_unit` prepends.
+    let dir = tempfile::tempdir().unwrap();
+    let Some(input) = av_clip(dir.path()) else {
+        return;
+    };
+    let (result, sink) = run(&input, &small_ladder());
+    result.unwrap();
+    let (track, frames) = sink.video(2);
+    let CodecConfig::H264(avc) = &track.codec else {
+        panic!("{:?}", track.codec)
+    };
+    let codec = ffmpeg_next::decoder::find(ffmpeg_next::codec::Id::H264).unwrap();
+    let mut decoder = ffmpeg_next::codec::context::Context::new_with_codec(codec)
+        .decoder()
+        .video()
+        .unwrap();
+    let mut decoded = Vec::new();
+    let mut picture = ffmpeg_next::frame::Video::empty();
+    let mut drain = |decoder: &mut ffmpeg_next::decoder::Video, decoded: &mut Vec<(u32, u32)>| {
+        while decoder.receive_frame(&mut picture).is_ok() {
+            decoded.push((picture.width(), picture.height()));
+        }
+    };
+    for frame in frames {
+        let mut packet = ffmpeg_next::Packet::copy(&annex_b_access_unit(avc, frame));
+        packet.set_pts(Some(frame.pts));
+        packet.set_dts(Some(frame.dts));
+        decoder.send_packet(&packet).unwrap();
+        drain(&mut decoder, &mut decoded);
+    }
+    decoder.send_eof().unwrap();
+    drain(&mut decoder, &mut decoded);
+    assert_eq!(decoded.len(), frames.len());
+    assert!(decoded.iter().all(|&size| size == (256, 144)));
+}
