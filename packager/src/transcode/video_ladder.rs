@@ -19,14 +19,17 @@
 //! increasing (x264 refuses repeats). Output frames carry x264's pts/dts in 90 kHz:
 //! with B-frames the first dts are below the first pts.
 //!
-//! Everything runs on the caller's thread; x264 has threads of its own
-//! ([`LadderSpec::threads`]).
+//! Encoder calls run on the caller's thread; x264 has threads of its own
+//! ([`LadderSpec::threads`]) and each scaled rendition scales on a thread of its
+//! own (see `scale_worker`), in parallel, as the ffmpeg CLI's threaded swscale does.
+
+use std::sync::Arc;
 
 use ffmpeg_next::util::mathematics::rescale::Rescale;
 use ffmpeg_next::{frame, Rational};
 
 use super::error::TranscodeError;
-use super::rendition::Rendition;
+use super::rendition::{picture_type, Rendition};
 use super::sink::LadderSink;
 use super::spec::{plan_renditions, LadderSpec, PlannedRendition};
 use crate::codec::avc::AvcConfig;
@@ -149,8 +152,13 @@ impl VideoLadder {
     }
 
     /// Encodes one decoded frame in every active rendition. The frame's pts and
-    /// picture type are overwritten (it may be handed to the source-sized encoder
-    /// without a copy). Returns whether it was a key frame.
+    /// picture type are overwritten (the source-sized rendition encodes it without
+    /// a copy); it is handed back unchanged otherwise. Returns whether it was a key
+    /// frame.
+    ///
+    /// Order within one call: every rendition that needs scaling starts it on its
+    /// own thread, then the renditions encode in track order on this thread, each
+    /// waiting for its scaled frame.
     pub fn push(
         &mut self,
         frame: &mut frame::Video,
@@ -158,6 +166,30 @@ impl VideoLadder {
     ) -> Result<bool, TranscodeError> {
         let pts = self.next_pts(frame);
         let key = self.clock.is_key(pts);
+        frame.set_pts(Some(pts));
+        frame.set_kind(picture_type(key));
+        let shared = Arc::new(std::mem::replace(frame, frame::Video::empty()));
+        let result = self.encode_all(&shared, pts, key, sink);
+        if result.is_err() {
+            for r in self.renditions.iter_mut().flatten() {
+                r.settle();
+            }
+        }
+        // Every worker has dropped its reference by now; a clone is only a fallback.
+        *frame = Arc::try_unwrap(shared).unwrap_or_else(|still| (*still).clone());
+        result.map(|()| key)
+    }
+
+    fn encode_all(
+        &mut self,
+        frame: &Arc<frame::Video>,
+        pts: i64,
+        key: bool,
+        sink: &mut dyn LadderSink,
+    ) -> Result<(), TranscodeError> {
+        for r in self.renditions.iter_mut().flatten() {
+            r.start_scaling(frame)?;
+        }
         for (i, slot) in self.renditions.iter_mut().enumerate() {
             if let Some(r) = slot {
                 r.encode(frame, pts, key, sink)?;
@@ -166,7 +198,7 @@ impl VideoLadder {
                 }
             }
         }
-        Ok(key)
+        Ok(())
     }
 
     /// Drains every active encoder (end of input). The ladder is spent afterwards.
