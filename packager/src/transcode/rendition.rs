@@ -126,9 +126,9 @@ impl Rendition {
     }
 
     /// Encodes `frame` (already stamped with its 90 kHz pts and picture type by the
-    /// ladder), or its scaled copy (waiting for [`Rendition::start_scaling`]'s
-    /// result, which is stamped here with `pts` and `key`), and drains finished
-    /// packets to `sink`.
+    /// ladder), or its scaled copy (the oldest result of
+    /// [`Rendition::start_scaling`], stamped here with `pts` and `key`), and drains
+    /// finished packets to `sink`.
     pub(crate) fn encode(
         &mut self,
         frame: &Arc<frame::Video>,
@@ -136,30 +136,36 @@ impl Rendition {
         key: bool,
         sink: &mut dyn LadderSink,
     ) -> Result<(), TranscodeError> {
-        if self.needs_scaling(frame) {
-            let scaled = self
-                .worker
-                .as_mut()
-                .ok_or_else(|| TranscodeError::Encode {
-                    encoder: "swscale",
-                    reason: "scaling was not started".to_owned(),
-                })?
-                .finish()?;
-            scaled.set_pts(Some(pts));
-            scaled.set_kind(picture_type(key));
-            self.encoder.send_frame(scaled)
-        } else {
-            self.encoder.send_frame(frame)
+        if !self.needs_scaling(frame) {
+            self.encoder
+                .send_frame(frame)
+                .map_err(TranscodeError::encode(X264))?;
+            return self.drain(sink);
         }
-        .map_err(TranscodeError::encode(X264))?;
-        self.drain(sink)
+        let worker = self.worker.as_mut().ok_or_else(|| TranscodeError::Encode {
+            encoder: "swscale",
+            reason: "scaling was not started".to_owned(),
+        })?;
+        let mut scaled = worker.finish()?;
+        scaled.set_pts(Some(pts));
+        scaled.set_kind(picture_type(key));
+        let sent = self
+            .encoder
+            .send_frame(&scaled)
+            .map_err(TranscodeError::encode(X264));
+        // x264 copies the picture while the packets are drained; only then may the
+        // worker write into this frame again.
+        let drained = sent.and_then(|()| self.drain(sink));
+        if let Some(worker) = self.worker.as_mut() {
+            worker.recycle(scaled);
+        }
+        drained
     }
 
-    /// Collects a scaling job that was started but never encoded (error paths), so
-    /// the caller's frame is referenced by nobody else.
+    /// Collects scaling jobs that were started but never encoded (error paths).
     pub(crate) fn settle(&mut self) {
         if let Some(worker) = self.worker.as_mut() {
-            let _ = worker.finish();
+            worker.settle();
         }
     }
 

@@ -6,11 +6,13 @@
 //! AVOption through `unsafe`, and without it our caller's thread did all the
 //! scaling and was the bottleneck of the ladder (docs/benchmarks.md §14).
 //!
-//! Protocol: [`ScaleWorker::start`] hands the worker the shared input frame and the
-//! rendition's reusable output frame; [`ScaleWorker::finish`] waits for it and
-//! lends the scaled frame back. The worker drops its reference to the input before
-//! it replies, so once every started worker has finished, the caller holds the only
-//! reference again. The `SwsContext` is made and used on the worker thread only.
+//! Protocol: [`ScaleWorker::start`] hands the worker the shared input frame and one
+//! of the rendition's reusable output frames ([`OUTPUT_FRAMES`] of them, so the
+//! worker can scale frame N while the encoder still takes frame N − 1);
+//! [`ScaleWorker::finish`] returns the oldest started job's output, and
+//! [`ScaleWorker::recycle`] gives it back once encoded. Results come back in the
+//! order the jobs were started. The `SwsContext` is made and used on the worker
+//! thread only.
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
@@ -32,15 +34,21 @@ struct Job {
     output: frame::Video,
 }
 
-type Outcome = Result<frame::Video, ffmpeg_next::Error>;
+/// The output frame comes back even when scaling failed, so none is lost.
+type Outcome = (frame::Video, Result<(), ffmpeg_next::Error>);
+
+/// Output frames per worker: one being scaled, one being encoded.
+pub(crate) const OUTPUT_FRAMES: usize = 2;
 
 /// A scaling thread for one output size and format.
 pub(crate) struct ScaleWorker {
     jobs: Option<Sender<Job>>,
     done: Receiver<Outcome>,
     thread: Option<JoinHandle<()>>,
-    /// The output frame while it is not on the worker.
-    spare: Option<frame::Video>,
+    /// Output frames not on the worker and not lent out.
+    spare: Vec<frame::Video>,
+    /// Jobs started and not yet finished.
+    in_flight: usize,
 }
 
 impl ScaleWorker {
@@ -56,7 +64,7 @@ impl ScaleWorker {
                 while let Ok(Job { input, mut output }) = job_rx.recv() {
                     let result = scale(&mut scaler, &input, &mut output, (format, width, height));
                     drop(input);
-                    if done_tx.send(result.map(|()| output)).is_err() {
+                    if done_tx.send((output, result)).is_err() {
                         break;
                     }
                 }
@@ -69,17 +77,27 @@ impl ScaleWorker {
             jobs: Some(jobs),
             done,
             thread: Some(thread),
-            spare: Some(frame::Video::new(format, width, height)),
+            spare: (0..OUTPUT_FRAMES)
+                .map(|_| frame::Video::new(format, width, height))
+                .collect(),
+            in_flight: 0,
         })
     }
 
-    /// Starts scaling `input`. A previous job that was never finished (an error
-    /// path) is collected first.
+    /// Starts scaling `input`. If every output frame is busy (a job that was
+    /// started and never finished, on an error path), the oldest job is collected
+    /// and dropped first.
     pub(crate) fn start(&mut self, input: &Arc<frame::Video>) -> Result<(), TranscodeError> {
-        if self.spare.is_none() {
-            self.finish()?;
+        while self.spare.is_empty() {
+            if self.in_flight == 0 {
+                // Every frame is lent out: the caller broke the protocol.
+                return Err(gone());
+            }
+            if let Ok(stale) = self.finish() {
+                self.recycle(stale);
+            }
         }
-        let output = self.spare.take().expect("collected above");
+        let output = self.spare.pop().expect("checked above");
         let job = Job {
             input: Arc::clone(input),
             output,
@@ -87,20 +105,41 @@ impl ScaleWorker {
         self.jobs
             .as_ref()
             .and_then(|tx| tx.send(job).ok())
-            .ok_or_else(gone)
+            .ok_or_else(gone)?;
+        self.in_flight += 1;
+        Ok(())
     }
 
-    /// Waits for the started job and lends out the scaled frame.
-    pub(crate) fn finish(&mut self) -> Result<&mut frame::Video, TranscodeError> {
-        if self.spare.is_none() {
-            let output = self
-                .done
-                .recv()
-                .map_err(|_| gone())?
-                .map_err(TranscodeError::encode(SWSCALE))?;
-            self.spare = Some(output);
+    /// Waits for the oldest started job and returns its scaled frame; give it back
+    /// with [`ScaleWorker::recycle`].
+    pub(crate) fn finish(&mut self) -> Result<frame::Video, TranscodeError> {
+        if self.in_flight == 0 {
+            return Err(gone());
         }
-        Ok(self.spare.as_mut().expect("set above"))
+        let (output, result) = self.done.recv().map_err(|_| gone())?;
+        self.in_flight -= 1;
+        match result {
+            Ok(()) => Ok(output),
+            Err(e) => {
+                self.recycle(output);
+                Err(TranscodeError::encode(SWSCALE)(e))
+            }
+        }
+    }
+
+    /// Returns an output frame lent out by [`ScaleWorker::finish`].
+    pub(crate) fn recycle(&mut self, frame: frame::Video) {
+        self.spare.push(frame);
+    }
+
+    /// Collects every started job (error paths), so no job is left behind.
+    pub(crate) fn settle(&mut self) {
+        while self.in_flight > 0 {
+            match self.finish() {
+                Ok(frame) => self.recycle(frame),
+                Err(_) => break,
+            }
+        }
     }
 }
 
@@ -117,7 +156,7 @@ impl Drop for ScaleWorker {
 fn gone() -> TranscodeError {
     TranscodeError::Encode {
         encoder: SWSCALE,
-        reason: "the scaling thread stopped".to_owned(),
+        reason: "the scaling thread stopped or lost a job".to_owned(),
     }
 }
 

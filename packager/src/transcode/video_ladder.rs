@@ -21,7 +21,8 @@
 //!
 //! Encoder calls run on the caller's thread; x264 has threads of its own
 //! ([`LadderSpec::threads`]) and each scaled rendition scales on a thread of its
-//! own (see `scale_worker`), in parallel, as the ffmpeg CLI's threaded swscale does.
+//! own (see `scale_worker`), one frame ahead of the encoders ([`VideoLadder::push`]),
+//! as the ffmpeg CLI's threaded swscale runs next to its encoders.
 
 use std::sync::Arc;
 
@@ -106,6 +107,15 @@ pub struct VideoLadder {
     frame_ticks: i64,
     clock: KeyframeClock,
     last_pts: Option<i64>,
+    /// The frame pushed last: being scaled, encoded by the next push or flush.
+    pending: Option<Pending>,
+}
+
+/// A frame between [`VideoLadder::push`] and its encoding.
+struct Pending {
+    frame: Arc<frame::Video>,
+    pts: i64,
+    key: bool,
 }
 
 impl VideoLadder {
@@ -138,6 +148,7 @@ impl VideoLadder {
             frame_ticks: (ticks / f64::from(frame_rate)).round().max(1.0) as i64,
             clock: KeyframeClock::new((spec.keyframe_interval_s * ticks).round() as i64),
             last_pts: None,
+            pending: None,
         })
     }
 
@@ -151,14 +162,15 @@ impl VideoLadder {
         self.renditions.iter().filter(|r| r.is_some()).count()
     }
 
-    /// Encodes one decoded frame in every active rendition. The frame's pts and
-    /// picture type are overwritten (the source-sized rendition encodes it without
-    /// a copy); it is handed back unchanged otherwise. Returns whether it was a key
-    /// frame.
+    /// Takes one decoded frame (`*frame` is left empty, ready for the decoder's
+    /// next `receive_frame`) and returns whether it starts a GOP.
     ///
-    /// Order within one call: every rendition that needs scaling starts it on its
-    /// own thread, then the renditions encode in track order on this thread, each
-    /// waiting for its scaled frame.
+    /// Pipelined by one frame: this call starts scaling `frame` for every rendition
+    /// that needs it, each on its own thread, and meanwhile encodes the *previous*
+    /// frame in every rendition, in track order, on this thread (the source-sized
+    /// rendition takes the decoded frame itself, no copy). So the scalers work
+    /// while x264 is being fed and this thread rarely waits; [`VideoLadder::flush`]
+    /// encodes the last frame.
     pub fn push(
         &mut self,
         frame: &mut frame::Video,
@@ -168,31 +180,36 @@ impl VideoLadder {
         let key = self.clock.is_key(pts);
         frame.set_pts(Some(pts));
         frame.set_kind(picture_type(key));
-        let shared = Arc::new(std::mem::replace(frame, frame::Video::empty()));
-        let result = self.encode_all(&shared, pts, key, sink);
+        let next = Pending {
+            frame: Arc::new(std::mem::replace(frame, frame::Video::empty())),
+            pts,
+            key,
+        };
+        let mut result = Ok(());
+        for r in self.renditions.iter_mut().flatten() {
+            result = result.and_then(|()| r.start_scaling(&next.frame));
+        }
+        if let (Ok(()), Some(previous)) = (&result, self.pending.take()) {
+            result = self.encode_all(&previous, sink);
+        }
         if result.is_err() {
             for r in self.renditions.iter_mut().flatten() {
                 r.settle();
             }
+            return result.map(|()| key);
         }
-        // Every worker has dropped its reference by now; a clone is only a fallback.
-        *frame = Arc::try_unwrap(shared).unwrap_or_else(|still| (*still).clone());
-        result.map(|()| key)
+        self.pending = Some(next);
+        Ok(key)
     }
 
     fn encode_all(
         &mut self,
-        frame: &Arc<frame::Video>,
-        pts: i64,
-        key: bool,
+        pending: &Pending,
         sink: &mut dyn LadderSink,
     ) -> Result<(), TranscodeError> {
-        for r in self.renditions.iter_mut().flatten() {
-            r.start_scaling(frame)?;
-        }
         for (i, slot) in self.renditions.iter_mut().enumerate() {
             if let Some(r) = slot {
-                r.encode(frame, pts, key, sink)?;
+                r.encode(&pending.frame, pending.pts, pending.key, sink)?;
                 if self.status[i].config.is_none() {
                     self.status[i].config = r.config().cloned();
                 }
@@ -203,6 +220,9 @@ impl VideoLadder {
 
     /// Drains every active encoder (end of input). The ladder is spent afterwards.
     pub fn flush(&mut self, sink: &mut dyn LadderSink) -> Result<(), TranscodeError> {
+        if let Some(last) = self.pending.take() {
+            self.encode_all(&last, sink)?;
+        }
         for (i, slot) in self.renditions.iter_mut().enumerate() {
             if let Some(r) = slot {
                 r.flush(sink)?;
@@ -212,8 +232,8 @@ impl VideoLadder {
         Ok(())
     }
 
-    /// Stops rendition `index` at once (frames still inside x264 are discarded, so
-    /// its output simply ends). Returns false if it was already dropped or unknown.
+    /// Stops rendition `index` at once (frames still inside x264 or waiting in the
+    /// pipeline are discarded, so its output simply ends). Returns false if it was already dropped or unknown.
     pub fn drop_rendition(&mut self, index: usize) -> bool {
         match self.renditions.get_mut(index) {
             Some(slot @ Some(_)) => {
