@@ -233,7 +233,8 @@ impl VideoLadder {
     }
 
     /// Stops rendition `index` at once (frames still inside x264 or waiting in the
-    /// pipeline are discarded, so its output simply ends). Returns false if it was already dropped or unknown.
+    /// pipeline are discarded, so its output simply ends). Returns false if it was
+    /// already dropped or is unknown.
     pub fn drop_rendition(&mut self, index: usize) -> bool {
         match self.renditions.get_mut(index) {
             Some(slot @ Some(_)) => {
