@@ -3,8 +3,10 @@
 //! `Frame`s into a [`LadderSink`]), on the caller's (dedicated) thread.
 //!
 //! - Decode once ([`SourceDecoder`]: H.264, H.265, AV1, VP9), scale and encode per
-//!   rendition with the VOD ladder's [`Rendition`]s (swscale + libx264, the sizes
-//!   of [`plan_renditions`]: never an upscale).
+//!   rendition with the VOD ladder's [`Rendition`]s (swscale on a thread per
+//!   rendition, all at once, then libx264; the sizes of [`plan_renditions`]: never
+//!   an upscale). Unlike `VideoLadder`, not pipelined across frames: a live
+//!   picture goes out as soon as it is encoded.
 //! - **The source's GOP decides the key frames.** Live segments are cut by the
 //!   packager at the source's key frames (the source is the segmentation leader,
 //!   `crate::live` alignment), so every picture decoded from a source key frame is
@@ -28,6 +30,7 @@
 //!   as its own rendition for every variant.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ffmpeg_next::format::Pixel;
@@ -35,7 +38,7 @@ use ffmpeg_next::Rational;
 
 use super::live_ladder_input::{Decoded, InputError, SourceDecoder};
 use super::live_ladder_pace::{RealtimeMeter, Shedder, Verdict};
-use super::rendition::Rendition;
+use super::rendition::{picture_type, Rendition};
 use super::spec::{plan_renditions, LadderSpec, PlannedRendition};
 use super::{LadderSink, SinkError, TranscodeError};
 use crate::fmp4::VIDEO_TIMESCALE;
@@ -333,13 +336,29 @@ impl LiveLadder {
             self.retimer.source_key(d.pts, d.pts);
         }
         let pts_90k = rescale(d.pts, timescale, VIDEO_TIMESCALE);
+        // Stamped for a rendition at the source size, which encodes it as it is;
+        // the others stamp their scaled copies.
+        d.picture.set_pts(Some(pts_90k));
+        d.picture.set_kind(picture_type(key));
+        let picture = Arc::new(d.picture);
         let mut out = self.retimer.sink(sink);
-        if let Some(encoders) = self.encoders.as_mut() {
+        let Some(encoders) = self.encoders.as_mut() else {
+            return Ok(());
+        };
+        // Every rendition scales on its own thread at once; then x264 is fed here.
+        let mut result = Ok(());
+        for r in encoders.renditions.iter_mut().flatten() {
+            result = result.and_then(|()| r.start_scaling(&picture));
+        }
+        for r in encoders.renditions.iter_mut().flatten() {
+            result = result.and_then(|()| r.encode(&picture, pts_90k, key, &mut out));
+        }
+        if result.is_err() {
             for r in encoders.renditions.iter_mut().flatten() {
-                r.encode(&mut d.picture, pts_90k, key, &mut out)?;
+                r.settle();
             }
         }
-        Ok(())
+        result.map_err(LiveLadderError::from)
     }
 
     /// Plans and opens the encoders for pictures of `geometry` (flushing the old

@@ -7,6 +7,7 @@
 //! | [`spec`] | what a ladder is asked for, and the renditions it yields for a source |
 //! | [`video_ladder`] | decoded frames in, every rendition's H.264 out, key frames aligned |
 //! | `rendition` | one rendition: swscale + libx264 |
+//! | `scale_worker` | a rendition's swscale pass on its own thread |
 //! | `h264_output` | x264's Annex B packets as `avcC` + length-prefixed samples |
 //! | [`h264_input`] | the reverse, for decoding ingest's frames: Annex B with parameter sets on key frames |
 //! | [`audio_encoder`] | decoded audio in, one shared AAC-LC track out |
@@ -29,6 +30,7 @@ pub mod file;
 pub mod h264_input;
 mod h264_output;
 mod rendition;
+mod scale_worker;
 pub mod sink;
 pub mod spec;
 pub mod video_ladder;
