@@ -22,9 +22,11 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::live_upstream::LiveUpstream;
 use crate::metrics::OriginMetrics;
+use crate::origin_upstream::OriginUpstream;
 use crate::pages::PageRoutes;
 use crate::playback_signing;
 use crate::publishing::OriginPublishHandler;
+use crate::vod::files::VodFiles;
 use crate::webhooks::Webhooks;
 
 /// Runs the origin until `shutdown` resolves.
@@ -74,7 +76,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         .with_context(|| format!("cannot listen on [http] listen = {}", config.http.listen))?;
 
     let ready = Arc::new(AtomicBool::new(false));
-    let upstream = Arc::new(LiveUpstream::new(channels.clone(), metrics.clone()));
+    let upstream = Arc::new(OriginUpstream::new(
+        LiveUpstream::new(channels.clone(), metrics.clone()),
+        VodFiles::new(&config.storage.data_dir),
+    ));
     let pipeline = {
         let ready = ready.clone();
         Arc::new(
