@@ -42,8 +42,12 @@ pub const POSTER_AT_FRACTION: f64 = 0.1;
 pub const POSTER_MAX_HEIGHT: u32 = 720;
 /// Largest accepted tile width.
 pub const MAX_TILE_WIDTH: u32 = 1280;
-/// Largest accepted sprite side in pixels (JPEG's limit is 65 535).
-pub const MAX_SPRITE_SIDE: u32 = 16_384;
+/// Largest accepted sprite side in pixels (JPEG allows 65 535; this keeps the
+/// sprite's raw picture under 100 MB).
+pub const MAX_SPRITE_SIDE: u32 = 8_192;
+/// Tiles are at most this many times as tall as wide (an absurdly tall video is
+/// squeezed rather than given a sprite taller than [`MAX_SPRITE_SIDE`]).
+const MAX_TILE_ASPECT: u32 = 4;
 
 /// A poster candidate darker than this mean luma (0–255) is skipped for a later one.
 const DARK_MEAN_LUMA: f64 = 32.0;
@@ -62,7 +66,8 @@ pub struct ThumbnailSpec {
     pub tile_width: u32,
     /// Tiles per sprite row.
     pub columns: u32,
-    /// At most this many tiles.
+    /// At most this many tiles (fewer if the sprite would be taller than
+    /// [`MAX_SPRITE_SIDE`]).
     pub max_tiles: u32,
     /// Poster time in seconds; `None` = [`POSTER_AT_FRACTION`] of the duration.
     pub poster_at_s: Option<f64>,
@@ -137,12 +142,20 @@ pub fn thumbnails(
         .ok_or(ThumbnailError::NoFrames)?;
     let (display_width, display_height) = display_size(first);
     let tile_width = spec.tile_width;
-    let tile_height = even(f64::from(tile_width) * display_height / display_width);
-    if tile_height.saturating_mul(plan.rows) > MAX_SPRITE_SIDE {
-        return Err(ThumbnailError::InvalidSpec(
-            "max_tiles/columns (sprite too tall)",
-        ));
-    }
+    let tile_height = even(f64::from(tile_width) * display_height / display_width)
+        .min(tile_width * MAX_TILE_ASPECT);
+    // Fewer tiles (a wider interval) rather than a sprite taller than the limit.
+    let max_rows = (MAX_SPRITE_SIDE / tile_height).max(1);
+    let plan = if plan.rows > max_rows {
+        TilePlan::new(
+            duration_s,
+            spec.interval_s,
+            spec.columns,
+            max_rows * plan.columns,
+        )
+    } else {
+        plan
+    };
     let mut sprite = Sprite::new(tile_width, tile_height, plan.columns, plan.rows);
     let mut scaler = Scaler::new(tile_width, tile_height, scaling::Flags::AREA);
     for index in 0..plan.count {
@@ -169,7 +182,7 @@ fn validate(spec: &ThumbnailSpec) -> Result<(), ThumbnailError> {
     if !(spec.interval_s.is_finite() && spec.interval_s > 0.0) {
         return Err(ThumbnailError::InvalidSpec("interval_s"));
     }
-    if !(16..=MAX_TILE_WIDTH).contains(&spec.tile_width) || !spec.tile_width.is_multiple_of(2) {
+    if !(16..=MAX_TILE_WIDTH).contains(&spec.tile_width) || spec.tile_width & 1 != 0 {
         return Err(ThumbnailError::InvalidSpec("tile_width"));
     }
     if spec.columns == 0 || spec.columns.saturating_mul(spec.tile_width) > MAX_SPRITE_SIDE {

@@ -404,3 +404,27 @@ fn cancel_and_bad_specs_are_refused() {
         );
     }
 }
+
+#[test]
+fn a_sprite_that_would_be_too_tall_gets_fewer_tiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(path) = ramp(dir.path(), "2", "25") else {
+        return;
+    };
+    // 1280x720 tiles in one column: at most 11 rows fit MAX_SPRITE_SIDE (8192),
+    // so 20 tiles at 0.1 s become whole-second tiles.
+    let spec = ThumbnailSpec {
+        interval_s: 0.1,
+        tile_width: 1280,
+        columns: 1,
+        ..ThumbnailSpec::default()
+    };
+    let out = thumbnails(&path, &spec, "s.jpg", &AtomicBool::new(false)).unwrap();
+    assert_eq!(
+        ffprobe_picture(&out.sprite_jpeg, dir.path()),
+        "mjpeg,1280,1440"
+    );
+    let cues = parse_vtt(&out.vtt, "s.jpg");
+    assert_eq!(cues.len(), 2, "{}", out.vtt);
+    assert_eq!(cues[1].xywh, [0, 720, 1280, 720]);
+}
