@@ -25,7 +25,8 @@ fn clip(dir: &Path, name: &str, args: &[&str]) -> Option<PathBuf> {
 }
 
 /// An H.264 clip of `source` (a lavfi video graph) lasting `seconds`, key frame
-/// every `gop` frames.
+/// every `gop` frames and only there (no scene-cut key frames), with B-frames (so
+/// decode order is not presentation order).
 fn h264(dir: &Path, name: &str, source: &str, seconds: &str, gop: &str) -> Option<PathBuf> {
     clip(
         dir,
@@ -40,11 +41,15 @@ fn h264(dir: &Path, name: &str, source: &str, seconds: &str, gop: &str) -> Optio
             "-c:v",
             "libx264",
             "-preset",
-            "ultrafast",
+            "veryfast",
             "-crf",
             "12",
             "-g",
             gop,
+            "-sc_threshold",
+            "0",
+            "-bf",
+            "2",
             "-pix_fmt",
             "yuv420p",
         ],
