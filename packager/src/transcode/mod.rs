@@ -4,11 +4,13 @@
 //! | file | concept |
 //! |---|---|
 //! | [`probe`] | libavformat's view of a file: duration and the streams we can use |
+//! | [`thumbnails`] | poster, thumbnail sprite and its WebVTT index for a VOD asset |
 //!
 //! FFmpeg is initialised once per process ([`init`]); every call here is blocking
 //! and belongs on a dedicated thread, never on an async worker.
 
 pub mod probe;
+pub mod thumbnails;
 
 use std::sync::Once;
 
