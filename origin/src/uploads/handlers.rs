@@ -98,7 +98,10 @@ impl Uploads {
                 Err(answer(StatusCode::NOT_FOUND, "this upload has expired"))
             }
             Ok(Some((info, offset))) => Ok((guard, info, offset)),
-            Ok(None) => Err(answer(StatusCode::NOT_FOUND, "no such upload")),
+            Ok(None) => {
+                self.store.forget_lock(&guard);
+                Err(answer(StatusCode::NOT_FOUND, "no such upload"))
+            }
             Err(e) => Err(self.io_failure(&e, "reading the upload")),
         }
     }

@@ -129,11 +129,16 @@ impl UploadStore {
         })
     }
 
-    /// Forgets the lock of an upload that no longer exists (nobody else waits on it).
-    fn forget_lock(&self, id: &str) {
+    /// Forgets the lock of an upload that no longer exists, unless another request
+    /// waits for it (the map and `guard` hold the only two references), so ids asked
+    /// for in vain do not pile up.
+    pub fn forget_lock(&self, guard: &UploadGuard) {
         let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-        if locks.get(id).is_some_and(|l| Arc::strong_count(l) <= 2) {
-            locks.remove(id);
+        if locks
+            .get(&guard.id)
+            .is_some_and(|l| Arc::strong_count(l) <= 2)
+        {
+            locks.remove(&guard.id);
         }
     }
 
@@ -235,14 +240,15 @@ impl UploadStore {
 
     /// Deletes the upload's files (termination, expiry).
     pub async fn remove(&self, guard: &UploadGuard) -> std::io::Result<()> {
-        for path in [self.part_path(&guard.id), self.info_path(&guard.id)] {
+        let tmp = self.dir.join(format!("{}.info.tmp", guard.id));
+        for path in [self.part_path(&guard.id), self.info_path(&guard.id), tmp] {
             match tokio::fs::remove_file(&path).await {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
         }
-        self.forget_lock(&guard.id);
+        self.forget_lock(guard);
         Ok(())
     }
 
@@ -380,6 +386,7 @@ mod tests {
         assert!(!store.asset_dir("asset0000000").exists());
         assert_eq!(store.list().await.unwrap(), vec![id.clone()]);
         store.remove(&g).await.unwrap();
+        assert!(store.locks.lock().unwrap().is_empty(), "its lock is forgotten");
         assert!(store.read(&g).await.unwrap().is_none());
         assert!(store.list().await.unwrap().is_empty());
     }
