@@ -10,7 +10,9 @@
 //   the server's offset: in the end the origin created one upload only, stored
 //   exactly the clip's size in bytes (nothing sent twice was stored twice), and
 //   {data_dir}/vod/{asset}/source has the clip's sha256;
-// - the asset is `uploaded` with a queued job, and the page's video list shows it.
+// - the asset is `uploaded` with a queued job, and the page's video list shows it;
+// - a page on another origin speaks tus to the origin through CORS (preflights
+//   pass, Location and Upload-Offset are readable).
 // About 20 s on a 2-core box.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -141,6 +143,38 @@ test('admin page: tus-js-client uploads a clip in 1 MiB chunks, is cut off at >=
         page.evaluate((id) => document.querySelector(`#assets tr[data-asset="${id}"]`)?.dataset.status ?? null, asset),
       { timeoutMs: 15_000 });
       assert.deepEqual(st.blocked, [], 'the admin page loads nothing from elsewhere');
+
+      // CORS: a page on another origin speaks tus to the origin (preflights for
+      // POST/PATCH/HEAD/DELETE with tus and auth fields; Location and Upload-Offset readable).
+      const other = await st.startStatic();
+      await page.goto(`${other.url}/no-such-page`);
+      const cross = await page.evaluate(async (base, key) => {
+        const h = { 'tus-resumable': '1.0.0', authorization: `Bearer ${key}` };
+        const created = await fetch(`${base}/api/v1/uploads`, {
+          method: 'POST', headers: { ...h, 'upload-length': '10', 'upload-metadata': 'title Y29ycw==' },
+        });
+        const location = created.headers.get('location');
+        const patched = await fetch(base + location, {
+          method: 'PATCH',
+          headers: { ...h, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+          body: new Uint8Array([1, 2, 3, 4, 5]),
+        });
+        const head = await fetch(base + location, { method: 'HEAD', headers: h });
+        const deleted = await fetch(base + location, { method: 'DELETE', headers: h });
+        return {
+          created: created.status, location, patched: patched.status,
+          offset: patched.headers.get('upload-offset'), head: head.status,
+          headOffset: head.headers.get('upload-offset'), deleted: deleted.status,
+        };
+      }, st.base, ADMIN_KEY);
+      log(`cross-origin tus: ${JSON.stringify(cross)}`);
+      assert.equal(cross.created, 201);
+      assert.match(cross.location ?? '', /^\/api\/v1\/uploads\/[a-z0-9]+$/, 'Location is exposed');
+      assert.equal(cross.patched, 204);
+      assert.equal(cross.offset, '5', 'Upload-Offset is exposed');
+      assert.equal(cross.head, 200);
+      assert.equal(cross.headOffset, '5');
+      assert.equal(cross.deleted, 204);
       assert.ok(statSync(join(dataDir, 'vod', asset)).isDirectory());
     });
   });
