@@ -96,11 +96,13 @@ async function startUpload() {
     },
     removeFingerprintOnSuccess: true,
     onProgress(sent, total) {
+      if (currentUpload !== upload) return; // paused: a late event must not undo that
       uploadProgress.value = total ? (sent / total) * 100 : 0;
       uploadState('uploading', mb(sent) + ' of ' + mb(total) + ' MB');
       document.dispatchEvent(new CustomEvent('ferrocast-upload-progress', { detail: { sent, total } }));
     },
     onError(e) {
+      if (currentUpload !== upload) return;
       currentUpload = null;
       uploadState('failed', 'upload failed: ' + e.message + ' (Upload resumes it)');
     },

@@ -386,7 +386,10 @@ mod tests {
         assert!(!store.asset_dir("asset0000000").exists());
         assert_eq!(store.list().await.unwrap(), vec![id.clone()]);
         store.remove(&g).await.unwrap();
-        assert!(store.locks.lock().unwrap().is_empty(), "its lock is forgotten");
+        assert!(
+            store.locks.lock().unwrap().is_empty(),
+            "its lock is forgotten"
+        );
         assert!(store.read(&g).await.unwrap().is_none());
         assert!(store.list().await.unwrap().is_empty());
     }
