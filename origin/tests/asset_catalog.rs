@@ -316,6 +316,25 @@ async fn assets_crud_search_and_views(db_ref: &TestDb) {
         .await
         .is_empty());
     assert_eq!(titles(&catalog, query(None, None, None)).await.len(), 2);
+
+    // An asset with its job, in one transaction: both or neither.
+    let (made, job) = catalog
+        .create_asset_with_job(new_asset("With job", "", &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (job.asset_id.as_str(), job.state),
+        (made.id.as_str(), JobState::Queued)
+    );
+    let mut twice = new_asset("Same id", "", &[]);
+    twice.id = made.id.clone();
+    assert!(catalog.create_asset_with_job(twice).await.is_err());
+    assert_eq!(catalog.jobs_for_asset(&made.id).await.unwrap().len(), 1);
+    assert_eq!(
+        catalog.asset(&made.id).await.unwrap().unwrap().title,
+        "With job"
+    );
+    assert!(catalog.delete_asset(&made.id).await.unwrap());
     catalog.close().await;
 
     // The index survives a reopen (created once, not rebuilt empty).

@@ -359,6 +359,27 @@ fn record(row: &AnyRow) -> Result<AssetRecord, CatalogError> {
     })
 }
 
+/// The `INSERT` of `new`.
+fn insert_asset(
+    new: &NewAsset,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>> {
+    sqlx::query(
+        "INSERT INTO assets (id, title, description, tags, status, source_name, size_bytes, \
+         origin, channel, created_ms, updated_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(new.id.clone())
+    .bind(new.title.clone())
+    .bind(new.description.clone())
+    .bind(tags_column(&new.tags))
+    .bind(new.status.as_str())
+    .bind(new.source_name.clone())
+    .bind(new.size_bytes)
+    .bind(new.origin.as_str())
+    .bind(new.channel.clone())
+    .bind(crate::clock::now_ms() as i64)
+}
+
 /// A value bound to a dynamically built query.
 enum Bind {
     Text(String),
@@ -368,27 +389,30 @@ enum Bind {
 impl Catalog {
     /// Creates an asset.
     pub async fn create_asset(&self, new: NewAsset) -> Result<AssetRecord, CatalogError> {
-        let now = crate::clock::now_ms() as i64;
-        sqlx::query(
-            "INSERT INTO assets (id, title, description, tags, status, source_name, size_bytes, \
-             origin, channel, created_ms, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-        )
-        .bind(&new.id)
-        .bind(&new.title)
-        .bind(&new.description)
-        .bind(tags_column(&new.tags))
-        .bind(new.status.as_str())
-        .bind(&new.source_name)
-        .bind(new.size_bytes)
-        .bind(new.origin.as_str())
-        .bind(new.channel.clone())
-        .bind(now)
-        .execute(self.pool())
-        .await?;
+        insert_asset(&new).execute(self.pool()).await?;
         self.asset(&new.id)
             .await?
             .ok_or_else(|| CatalogError::Database(sqlx::Error::RowNotFound))
+    }
+
+    /// Creates an asset and queues its transcode job in one transaction: either both
+    /// exist afterwards or neither (a completed upload never leaves a job-less asset).
+    pub async fn create_asset_with_job(
+        &self,
+        new: NewAsset,
+    ) -> Result<(AssetRecord, super::JobRecord), CatalogError> {
+        let mut tx = self.pool().begin().await?;
+        insert_asset(&new).execute(&mut *tx).await?;
+        let job = super::job_store::insert_job(&new.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let job = super::job_store::record(&job)?;
+        let asset = self
+            .asset(&new.id)
+            .await?
+            .ok_or_else(|| CatalogError::Database(sqlx::Error::RowNotFound))?;
+        Ok((asset, job))
     }
 
     /// The asset `id`.

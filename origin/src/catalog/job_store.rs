@@ -91,7 +91,23 @@ pub struct JobRecord {
 const COLUMNS: &str = "id, asset_id, kind, state, progress_percent, eta_s, attempts, reason, \
      created_ms, updated_ms";
 
-fn record(row: &AnyRow) -> Result<JobRecord, CatalogError> {
+const INSERT_JOB: &str = "INSERT INTO jobs (id, asset_id, kind, state, progress_percent, \
+     attempts, created_ms, updated_ms) VALUES ($1, $2, $3, 'queued', 0, 0, $4, $4) \
+     RETURNING id, asset_id, kind, state, progress_percent, eta_s, attempts, reason, \
+     created_ms, updated_ms";
+
+/// The `INSERT` of a queued transcode job for `asset_id`, returning it.
+pub(super) fn insert_job(
+    asset_id: &str,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>> {
+    sqlx::query(INSERT_JOB)
+        .bind(super::asset_store::new_asset_id())
+        .bind(asset_id.to_owned())
+        .bind(JOB_KIND_TRANSCODE)
+        .bind(now())
+}
+
+pub(super) fn record(row: &AnyRow) -> Result<JobRecord, CatalogError> {
     Ok(JobRecord {
         id: row.try_get("id")?,
         asset_id: row.try_get("asset_id")?,
@@ -113,18 +129,7 @@ fn now() -> i64 {
 impl Catalog {
     /// Queues a transcode job for `asset_id`.
     pub async fn enqueue_job(&self, asset_id: &str) -> Result<JobRecord, CatalogError> {
-        let id = super::asset_store::new_asset_id();
-        let row = sqlx::query(&format!(
-            "INSERT INTO jobs (id, asset_id, kind, state, progress_percent, attempts, \
-             created_ms, updated_ms) VALUES ($1, $2, $3, 'queued', 0, 0, $4, $4) \
-             RETURNING {COLUMNS}"
-        ))
-        .bind(&id)
-        .bind(asset_id)
-        .bind(JOB_KIND_TRANSCODE)
-        .bind(now())
-        .fetch_one(self.pool())
-        .await?;
+        let row = insert_job(asset_id).fetch_one(self.pool()).await?;
         record(&row)
     }
 

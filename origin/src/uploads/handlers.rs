@@ -156,12 +156,20 @@ impl Uploads {
         }
     }
 
-    /// `HEAD /uploads/{id}` (core "HEAD").
+    /// `HEAD /uploads/{id}` (core "HEAD"). An upload whose bytes are all there but
+    /// whose asset could not be made (the catalog failed) is completed now: a client
+    /// seeing offset = length stops sending, so this is the last chance.
     pub(super) async fn head(&self, id: &str) -> UpstreamResponse {
-        let (_guard, info, offset) = match self.open(id).await {
+        let (guard, mut info, offset) = match self.open(id).await {
             Ok(o) => o,
             Err(r) => return r,
         };
+        if offset == info.length && info.asset.is_none() {
+            match self.complete(&guard, info.clone()).await {
+                Ok(asset) => info.asset = Some(asset),
+                Err(r) => return r,
+            }
+        }
         let mut r = answer(StatusCode::OK, "");
         r = with(r, "upload-offset", &offset.to_string());
         r = with(r, "upload-length", &info.length.to_string());
@@ -255,7 +263,17 @@ impl Uploads {
             return with(r, "upload-offset", &new_offset.to_string());
         }
         if new_offset == info.length {
-            return self.complete(&guard, info).await;
+            return match self.complete(&guard, info).await {
+                Ok(asset) => {
+                    let r = with(
+                        answer(StatusCode::NO_CONTENT, ""),
+                        "upload-offset",
+                        &new_offset.to_string(),
+                    );
+                    with(r, ASSET_HEADER, &asset)
+                }
+                Err(r) => with(r, "upload-offset", &new_offset.to_string()),
+            };
         }
         let r = with(
             answer(StatusCode::NO_CONTENT, ""),
@@ -329,16 +347,19 @@ impl Uploads {
     }
 
     /// The upload is complete: move it into a new asset, queue its job, wake the
-    /// runner. On a catalog failure nothing is left half-made: the file goes back and
-    /// a later PATCH (offset = length, empty body) tries again.
-    async fn complete(&self, guard: &UploadGuard, mut info: UploadInfo) -> UpstreamResponse {
-        let (title, description, tags) = match describe(&info.metadata) {
-            Ok(d) => d,
-            Err(why) => return answer(StatusCode::BAD_REQUEST, &why),
-        };
+    /// runner; the asset id, or the error answer. On a catalog failure nothing is left
+    /// half-made: the file goes back, and a later PATCH (offset = length, empty body)
+    /// or HEAD tries again.
+    async fn complete(
+        &self,
+        guard: &UploadGuard,
+        mut info: UploadInfo,
+    ) -> Result<String, UpstreamResponse> {
+        let (title, description, tags) =
+            describe(&info.metadata).map_err(|why| answer(StatusCode::BAD_REQUEST, &why))?;
         let asset_id = new_asset_id();
         if let Err(e) = self.store.move_to_asset(guard, &asset_id).await {
-            return self.io_failure(&e, "moving the upload into its asset");
+            return Err(self.io_failure(&e, "moving the upload into its asset"));
         }
         let new = NewAsset {
             id: asset_id.clone(),
@@ -351,27 +372,16 @@ impl Uploads {
             channel: None,
             status: AssetStatus::Uploaded,
         };
-        let created = match self.catalog.create_asset(new).await {
-            Ok(_) => self
-                .catalog
-                .enqueue_job(&asset_id)
-                .await
-                .map_err(|e| (e, true)),
-            Err(e) => Err((e, false)),
-        };
-        if let Err((e, asset_made)) = created {
+        if let Err(e) = self.catalog.create_asset_with_job(new).await {
             tracing::error!(upload = %guard.id, error = %e, "cannot create the asset of an upload");
-            if asset_made {
-                let _ = self.catalog.delete_asset(&asset_id).await;
-            }
             if let Err(e) = self.store.move_back(guard, &asset_id).await {
                 tracing::error!(upload = %guard.id, error = %e, "cannot move an upload back");
             }
             self.metrics.failed.with_label_values(&["catalog"]).inc();
-            return answer(
+            return Err(answer(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "the catalog is unavailable; PATCH again with the same offset to finish",
-            );
+                "the catalog is unavailable; PATCH again with the same offset (or HEAD) to finish",
+            ));
         }
         info.asset = Some(asset_id.clone());
         if let Err(e) = self.store.write_info(&guard.id, &info).await {
@@ -380,18 +390,137 @@ impl Uploads {
         self.jobs.notify_one();
         self.metrics.completed.inc();
         tracing::info!(upload = %guard.id, asset = %asset_id, bytes = info.length, "upload complete");
-        let r = with(
-            answer(StatusCode::NO_CONTENT, ""),
-            "upload-offset",
-            &info.length.to_string(),
-        );
-        with(r, ASSET_HEADER, &asset_id)
+        Ok(asset_id)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use http::HeaderValue;
+
+    use crate::catalog::{AssetQuery, Catalog, JobState};
+    use crate::config::UploadsConfig;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    fn field_of<'a>(r: &'a UpstreamResponse, name: &str) -> Option<&'a str> {
+        r.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[tokio::test]
+    async fn a_catalog_failure_leaves_no_asset_and_a_later_head_finishes_the_upload() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::open("sqlite://c.db", dir.path()).await.unwrap();
+        let jobs = Arc::new(tokio::sync::Notify::new());
+        let uploads = Uploads::new(
+            &UploadsConfig::default(),
+            dir.path(),
+            catalog.clone(),
+            &["k".to_owned()],
+            jobs.clone(),
+            &prometheus::Registry::new(),
+        )
+        .unwrap();
+        let created = uploads
+            .create(&headers(&[
+                ("upload-length", "5"),
+                ("upload-metadata", "title Y2F0cw=="),
+            ]))
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED);
+        let id = field_of(&created, "location")
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+
+        // The job table is gone: the asset cannot get its job, so there is no asset.
+        sqlx::query("ALTER TABLE jobs RENAME TO jobs_away")
+            .execute(catalog.pool())
+            .await
+            .unwrap();
+        let patch = headers(&[
+            ("content-type", tus::OFFSET_OCTET_STREAM),
+            ("upload-offset", "0"),
+        ]);
+        let body = RequestBody::new(http_body_util::Full::new(Bytes::from_static(b"hello")));
+        let r = uploads.patch(&id, &patch, Some(body)).await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(field_of(&r, "upload-offset"), Some("5"));
+        let everything = AssetQuery {
+            limit: 10,
+            ..AssetQuery::default()
+        };
+        assert!(catalog
+            .list_assets(everything.clone())
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("vod")).unwrap().count(),
+            0
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("uploads").join(format!("{id}.part"))).unwrap(),
+            b"hello"
+        );
+        assert_eq!(
+            uploads.head(&id).await.status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+
+        // Back: the client's next HEAD (offset = length, so it sends nothing more)
+        // makes the asset.
+        sqlx::query("ALTER TABLE jobs_away RENAME TO jobs")
+            .execute(catalog.pool())
+            .await
+            .unwrap();
+        let head = uploads.head(&id).await;
+        assert_eq!(head.status, StatusCode::OK);
+        assert_eq!(field_of(&head, "upload-offset"), Some("5"));
+        let asset = field_of(&head, ASSET_HEADER).unwrap().to_owned();
+        let assets = catalog.list_assets(everything).await.unwrap();
+        assert_eq!(assets.len(), 1);
+        assert_eq!(
+            (assets[0].id.as_str(), assets[0].title.as_str()),
+            (asset.as_str(), "cats")
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("vod").join(&asset).join("source")).unwrap(),
+            b"hello"
+        );
+        let queued = catalog.jobs_for_asset(&asset).await.unwrap();
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].state, JobState::Queued);
+        tokio::time::timeout(Duration::from_secs(1), jobs.notified())
+            .await
+            .expect("the runner was notified");
+        // A repeated last PATCH names the same asset and makes no other.
+        let again = uploads
+            .patch(
+                &id,
+                &headers(&[
+                    ("content-type", tus::OFFSET_OCTET_STREAM),
+                    ("upload-offset", "5"),
+                ]),
+                None,
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::NO_CONTENT);
+        assert_eq!(field_of(&again, ASSET_HEADER), Some(asset.as_str()));
+        assert_eq!(catalog.jobs_for_asset(&asset).await.unwrap().len(), 1);
+    }
 
     #[test]
     fn metadata_gives_title_description_and_tags() {
