@@ -7,8 +7,8 @@
 # issue 7), embedded in the binary (include_bytes!) like hls.js, so the page loads
 # nothing from a CDN. This fetches the published tarball with `npm pack` (npm checks
 # its integrity against the registry's sha512) and copies the browser build
-# dist/tus.min.js (a UMD bundle: `window.tus`). Keep TUS_VERSION in step with
-# tests/browser/package.json.
+# dist/tus.min.js (a UMD bundle: `window.tus`). The browser test
+# (tests/browser/uploads.test.mjs) uses this copy, as the admin page serves it.
 set -euo pipefail
 TUS_VERSION=${1:-4.3.1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
