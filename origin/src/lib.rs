@@ -20,6 +20,7 @@
 //! - [`banner`]: what the binary prints at start.
 //! - [`webhooks`]: signed `stream.started` / `stream.ended` deliveries with retries.
 //! - [`server`]: starts listeners and runs until shutdown.
+//! - [`uploads`]: tus 1.0 resumable uploads of VOD sources (`/api/v1/uploads`).
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -39,5 +40,6 @@ pub mod playback_signing;
 pub mod publishing;
 pub mod rate_meter;
 pub mod server;
+pub mod uploads;
 pub mod vod;
 pub mod webhooks;

@@ -75,6 +75,19 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         .await
         .with_context(|| format!("cannot listen on [http] listen = {}", config.http.listen))?;
 
+    // VOD uploads (issue 7): tus at /api/v1/uploads. A completed upload queues a job
+    // and wakes whoever waits on `vod_jobs` (the VOD job runner).
+    let vod_jobs = Arc::new(tokio::sync::Notify::new());
+    let uploads = crate::uploads::Uploads::new(
+        &config.uploads,
+        &config.storage.data_dir,
+        catalog.clone(),
+        &config.api.admin_keys,
+        vod_jobs.clone(),
+        &registry,
+    )
+    .context("setting up [uploads]")?;
+
     let ready = Arc::new(AtomicBool::new(false));
     let upstream = Arc::new(OriginUpstream::new(
         LiveUpstream::new(channels.clone(), metrics.clone()),
@@ -97,13 +110,19 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                 )
                 .with_local_routes(Arc::new(RouteList(
                     vec![
-                        Arc::new(ControlRoutes(Arc::new(ControlApi::new(
-                            catalog.clone(),
-                            channels.clone(),
-                            &config.api.admin_keys,
-                            signing.clone(),
-                            chat.clone(),
-                        )))) as Arc<dyn edge::pipeline::LocalRoutes>,
+                        // Before the API, which would answer /api/v1/uploads with 404.
+                        Arc::new(crate::uploads::UploadRoutes(uploads.clone()))
+                            as Arc<dyn edge::pipeline::LocalRoutes>,
+                        Arc::new(ControlRoutes(Arc::new(
+                            ControlApi::new(
+                                catalog.clone(),
+                                channels.clone(),
+                                &config.api.admin_keys,
+                                signing.clone(),
+                                chat.clone(),
+                            )
+                            .with_data_dir(&config.storage.data_dir),
+                        ))),
                         Arc::new(ChatRoutes::new(chat.clone(), catalog.clone())),
                         Arc::new(PageRoutes::new(config.rtmp.listen.port())),
                     ]
@@ -127,6 +146,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    let upload_sweeper = uploads.start_sweeper(stop_rx.clone());
     // Certificate reloads (SIGHUP, changed files) and ACME renewals.
     let tls_task = match &certificates {
         Some(c) => Some(
@@ -221,6 +241,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     if let Some(task) = tls_task {
         let _ = task.await;
     }
+    let _ = upload_sweeper.await;
     catalog.close().await;
     tracing::info!("shutdown complete");
     Ok(())

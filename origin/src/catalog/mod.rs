@@ -12,13 +12,17 @@
 //! - [`stream_key`]: generating, hashing and comparing stream keys;
 //! - [`channel_store`]: the channel queries ([`ChannelRecord`]);
 //! - [`webhook_store`]: webhook subscriptions;
-//! - [`database_url`]: where a configured URL points.
+//! - [`database_url`]: where a configured URL points;
+//! - [`asset_store`], [`job_store`]: VOD assets (with full-text search) and their
+//!   processing jobs (issue 7).
 //!
 //! Channels from `[[channels]]` are created at start when missing ([`Catalog::bootstrap`]);
 //! from then on the catalog, not the config file, holds the keys.
 
+pub mod asset_store;
 pub mod channel_store;
 pub mod database_url;
+pub mod job_store;
 pub mod stream_key;
 pub mod webhook_store;
 
@@ -31,6 +35,11 @@ use sqlx::{AnyPool, Executor};
 pub use channel_store::{ChannelRecord, ChannelUpdate, NewChannel, Playback};
 pub use database_url::{Backend, DatabaseUrlError};
 pub use webhook_store::WebhookRecord;
+// VOD assets and jobs (issue 7).
+pub use asset_store::{
+    AssetMedia, AssetOrigin, AssetQuery, AssetRecord, AssetStatus, AssetUpdate, NewAsset,
+};
+pub use job_store::{JobRecord, JobState};
 
 use crate::config::ChannelConfig;
 
@@ -114,6 +123,8 @@ impl Catalog {
             }
         };
         sqlx::migrate!("./migrations").run(&pool).await?;
+        // The full-text index differs per database (issue 7).
+        asset_store::create_search_index(&pool, target.backend).await?;
         Ok(Self {
             pool,
             backend: target.backend,

@@ -4,9 +4,9 @@
 //! |---|---|
 //! | `/` | channels live now (title cards), then every channel |
 //! | `/watch/{channel}` | player (hls.js, or Safari's native HLS) with live badge, latency and chat; `?token=` for token channels |
-//! | `/admin` | channels, create and rotate keys (shown once, with OBS settings), mint playback tokens |
+//! | `/admin` | channels, create and rotate keys (shown once, with OBS settings), mint playback tokens; upload videos (tus-js-client, resumable) and list them with their status and progress |
 //! | `/vod/{asset}` | a VOD asset: player (hls.js or native HLS) with quality selector and thumbnail previews on the seek bar, processing progress or failure reason, title, description, tags, views |
-//! | `/assets/{file}` | the pages' CSS and scripts, and hls.js (vendored from npm, see `scripts/vendor-hls.sh`) |
+//! | `/assets/{file}` | the pages' CSS and scripts, hls.js and tus-js-client (vendored from npm, see `scripts/vendor-hls.sh`, `scripts/vendor-tus.sh`) |
 //!
 //! The pages are static HTML whose scripts talk to the REST API; the only server-side
 //! substitution is the channel name or asset id (validated, then HTML-escaped) and the
@@ -65,6 +65,12 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "hls.min.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/vendor/hls.min.js"),
+    ),
+    // tus-js-client for the admin page's uploads (scripts/vendor-tus.sh).
+    (
+        "tus.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/vendor/tus.min.js"),
     ),
 ];
 
