@@ -19,6 +19,7 @@ use std::collections::HashMap;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use packager::codec::aac::AacConfig;
+use packager::codec::annex_b::nal_units as annex_b_units;
 use packager::codec::avc::AvcConfig;
 use packager::codec::hevc::HevcConfig;
 use packager::codec::opus::OpusConfig;
@@ -78,28 +79,6 @@ struct StreamState {
 pub struct TsFrames {
     streams: HashMap<u16, StreamState>,
     stats: FrameStats,
-}
-
-/// Splits Annex B bytes into NAL units (start codes removed; ITU-T H.264 Annex B).
-pub fn annex_b_units(data: &[u8]) -> Vec<&[u8]> {
-    // Start codes are found with memchr's vectorised substring search: a byte loop
-    // here was the largest single cost of SRT ingest (docs/benchmarks.md §11).
-    let mut units = Vec::new();
-    let mut start = None;
-    for i in memchr::memmem::find_iter(data, &[0, 0, 1]) {
-        // Matches do not overlap, so `i` is never inside the previous start code.
-        if let Some(s) = start {
-            // A 4-byte start code's leading zero belongs to neither unit.
-            let end = if i > s && data[i - 1] == 0 { i - 1 } else { i };
-            units.push(&data[s..end]);
-        }
-        start = Some(i + 3);
-    }
-    if let Some(s) = start {
-        units.push(&data[s..]);
-    }
-    units.retain(|u| !u.is_empty());
-    units
 }
 
 impl TsFrames {

@@ -1,21 +1,9 @@
-//! Converter tests: Annex B splitting, and Opus PES payloads built byte by byte
-//! (layouts, pre-skip, timing, unsupported and damaged input).
+//! Converter tests: Opus PES payloads built byte by byte (layouts, pre-skip,
+//! timing, unsupported and damaged input). Annex B splitting is tested where it
+//! lives, in `packager::codec::annex_b`.
 
 use super::super::opus_pes::tests::control_header;
 use super::*;
-
-#[test]
-fn annex_b_splits_on_3_and_4_byte_start_codes() {
-    let data = [
-        0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5,
-    ];
-    let units = annex_b_units(&data);
-    assert_eq!(
-        units,
-        vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4, 5][..]]
-    );
-    assert!(annex_b_units(&[1, 2, 3]).is_empty());
-}
 
 fn opus_stream(descriptor: Option<&[u8]>) -> TsFrames {
     let mut f = TsFrames::new();

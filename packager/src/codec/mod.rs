@@ -6,6 +6,7 @@
 
 pub mod aac;
 mod aac_pce;
+pub mod annex_b;
 pub mod av1;
 pub mod av1_sequence;
 pub mod avc;

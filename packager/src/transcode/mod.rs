@@ -5,6 +5,15 @@
 //! |---|---|
 //! | [`probe`] | libavformat's view of a file: duration and the streams we can use |
 //! | [`thumbnails`] | poster, thumbnail sprite and its WebVTT index for a VOD asset |
+//! | [`spec`] | what a ladder is asked for, and the renditions it yields for a source |
+//! | [`video_ladder`] | decoded frames in, every rendition's H.264 out, key frames aligned |
+//! | `rendition` | one rendition: swscale + libx264 |
+//! | `h264_output` | x264's Annex B packets as `avcC` + length-prefixed samples |
+//! | [`h264_input`] | the reverse, for decoding ingest's frames: Annex B with parameter sets on key frames |
+//! | [`audio_encoder`] | decoded audio in, one shared AAC-LC track out |
+//! | [`file`] | a whole file: demux, decode once, ladder, progress, cancel |
+//! | [`sink`] | where tracks and frames go |
+//! | [`error`] | why a transcode failed |
 //!
 //! FFmpeg is initialised once per process ([`init`]); every call here is blocking
 //! and belongs on a dedicated thread, never on an async worker.
@@ -12,9 +21,30 @@
 pub mod probe;
 pub mod thumbnails;
 
+pub mod audio_encoder;
+pub mod error;
+pub mod file;
+pub mod h264_input;
+mod h264_output;
+mod rendition;
+pub mod sink;
+pub mod spec;
+pub mod video_ladder;
+
+#[cfg(test)]
+mod file_tests;
+
 use std::sync::Once;
 
+pub use audio_encoder::AudioEncoder;
+pub use error::TranscodeError;
+pub use file::{transcode_file, FileSummary, Progress};
+pub use h264_input::annex_b_access_unit;
 pub use probe::{probe, MediaInfo, ProbeError, StreamInfo, StreamKind};
+pub use rendition::OUTPUT_PIXEL_FORMAT;
+pub use sink::{LadderSink, SinkError};
+pub use spec::{plan_renditions, LadderSpec, PlannedRendition, RenditionSpec};
+pub use video_ladder::{KeyframeClock, RenditionStatus, VideoLadder, VideoSource};
 
 /// Registers FFmpeg's formats and codecs and quiets its logging (once).
 pub fn init() {
