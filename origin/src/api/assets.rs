@@ -319,7 +319,7 @@ pub(crate) async fn delete(api: &ControlApi, id: &str) -> UpstreamResponse {
         Err(e) => return unavailable(e),
     }
     if let Some(data_dir) = &api.assets.data_dir {
-        let dir = data_dir.join("vod").join(id);
+        let dir = crate::vod::paths::asset_dir(data_dir, id);
         match tokio::fs::remove_dir_all(&dir).await {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

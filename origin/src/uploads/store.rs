@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::vod::paths::SOURCE_FILE;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 /// How long a request waits for another request on the same upload.
@@ -66,7 +68,7 @@ impl UploadStore {
     /// Uploads in `{data_dir}/uploads`, finished sources moved to `{data_dir}/vod`.
     pub fn new(data_dir: &Path) -> std::io::Result<Self> {
         let dir = data_dir.join("uploads");
-        let vod_dir = data_dir.join("vod");
+        let vod_dir = crate::vod::paths::vod_root(data_dir);
         std::fs::create_dir_all(&dir)?;
         std::fs::create_dir_all(&vod_dir)?;
         Ok(Self {
@@ -204,7 +206,8 @@ impl UploadStore {
         })
     }
 
-    /// Moves a complete upload's bytes to `{data_dir}/vod/{asset}/source`.
+    /// Moves a complete upload's bytes to `{data_dir}/vod/{asset}/source`
+    /// ([`SOURCE_FILE`]).
     pub async fn move_to_asset(
         &self,
         guard: &UploadGuard,
@@ -212,7 +215,7 @@ impl UploadStore {
     ) -> std::io::Result<PathBuf> {
         let dir = self.asset_dir(asset);
         tokio::fs::create_dir_all(&dir).await?;
-        let source = dir.join("source");
+        let source = dir.join(SOURCE_FILE);
         if let Err(e) = tokio::fs::rename(self.part_path(&guard.id), &source).await {
             let _ = tokio::fs::remove_dir_all(&dir).await;
             return Err(e);
@@ -223,7 +226,7 @@ impl UploadStore {
     /// Undoes [`UploadStore::move_to_asset`] (the catalog refused the asset).
     pub async fn move_back(&self, guard: &UploadGuard, asset: &str) -> std::io::Result<()> {
         let dir = self.asset_dir(asset);
-        tokio::fs::rename(dir.join("source"), self.part_path(&guard.id)).await?;
+        tokio::fs::rename(dir.join(SOURCE_FILE), self.part_path(&guard.id)).await?;
         tokio::fs::remove_dir_all(&dir).await
     }
 

@@ -12,6 +12,9 @@ pub const MAX_ASSET_ID: usize = 64;
 /// Longest rendition name accepted.
 pub const MAX_RENDITION_NAME: usize = 32;
 
+/// The uploaded original inside an asset directory (never served).
+pub const SOURCE_FILE: &str = "source";
+
 /// Files at the top of an asset directory that are served.
 pub const TOP_FILES: &[&str] = &[
     "master.m3u8",
