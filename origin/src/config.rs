@@ -64,6 +64,8 @@ pub struct Config {
     pub vod: VodConfig,
     /// `[[channels]]`: channels and their stream keys.
     pub channels: Vec<ChannelConfig>,
+    /// `[ladder]`: the ABR ladder (live renditions, and the VOD jobs' renditions).
+    pub ladder: LadderConfig,
 }
 
 // --- [uploads] and [vod] (issue 7) ---
@@ -269,6 +271,13 @@ pub struct ChannelConfig {
     pub name: String,
     /// The secret stream key publishers use (`rtmp://host/live/{stream_key}`).
     pub stream_key: String,
+    /// Encode the live ABR ladder for this channel; absent: `[ladder] live_default`.
+    /// Read when the channel is created in the catalog (as the key is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<bool>,
+    /// Keep ended live streams as VOD assets (live-to-VOD).
+    #[serde(default)]
+    pub record: bool,
 }
 
 impl std::fmt::Debug for ChannelConfig {
@@ -291,8 +300,9 @@ impl Config {
         path: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let config: Config = edge::config_env::load(path, env)?;
+        let mut config: Config = edge::config_env::load(path, env)?;
         config.validate()?;
+        config.resolve_channel_defaults();
         Ok(config)
     }
 
@@ -301,8 +311,9 @@ impl Config {
         text: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let config: Config = edge::config_env::from_toml_with_env(text, env)?;
+        let mut config: Config = edge::config_env::from_toml_with_env(text, env)?;
         config.validate()?;
+        config.resolve_channel_defaults();
         Ok(config)
     }
 
@@ -333,6 +344,7 @@ impl Config {
                 "[packaging] reconnect_grace_s must be 0..=3600".into(),
             ));
         }
+        self.ladder.validate().map_err(ConfigError::Invalid)?;
         self.tls.validate().map_err(ConfigError::Invalid)?;
         self.http3.validate().map_err(ConfigError::Invalid)?;
         if self
@@ -399,11 +411,159 @@ impl Config {
         Ok(())
     }
 
+    /// Gives every `[[channels]]` entry without `ladder` the `[ladder] live_default`.
+    fn resolve_channel_defaults(&mut self) {
+        for c in &mut self.channels {
+            c.ladder.get_or_insert(self.ladder.live_default);
+        }
+    }
+
     /// The effective configuration as TOML (for `--print-config`).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("config serialises")
     }
 }
+
+// ---- [ladder] (issue 7, live ABR ladder) ----
+
+/// Default `[ladder] preset` (x264).
+pub const DEFAULT_LADDER_PRESET: &str = "veryfast";
+/// Default `[ladder] audio_bitrate_kbps` (AAC-LC, VOD jobs; live audio passes through).
+pub const DEFAULT_LADDER_AUDIO_BITRATE_KBPS: u32 = 128;
+/// Default `[ladder] keyframe_interval_s` (VOD; live renditions take the source's GOP).
+pub const DEFAULT_LADDER_KEYFRAME_INTERVAL_S: f64 = 2.0;
+/// Default `[ladder] max_realtime_lag_s`: a live ladder further behind its source
+/// than this sheds its lowest rendition.
+pub const DEFAULT_LADDER_MAX_REALTIME_LAG_S: f64 = 3.0;
+
+/// One `[[ladder.renditions]]` entry (or inline table in `renditions = [...]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LadderRenditionConfig {
+    /// The rendition's name (`720p`): its URL path component in live playlists.
+    pub name: String,
+    /// Picture height; the width follows the source's aspect ratio (even).
+    pub height: u32,
+    /// Video bit rate in kbit/s.
+    pub bitrate_kbps: u32,
+}
+
+/// `[ladder]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LadderConfig {
+    /// The encoded renditions, tallest first; the source is passed through on top.
+    pub renditions: Vec<LadderRenditionConfig>,
+    /// x264 preset (`ultrafast` … `veryslow`).
+    pub preset: String,
+    /// AAC bit rate of VOD jobs in kbit/s.
+    pub audio_bitrate_kbps: u32,
+    /// Key frame interval of VOD renditions in seconds.
+    pub keyframe_interval_s: f64,
+    /// The `ladder` flag of channels created without one.
+    pub live_default: bool,
+    /// How far (seconds) a live ladder may fall behind before shedding renditions.
+    pub max_realtime_lag_s: f64,
+    /// Encoder threads per rendition; 0 lets x264 decide.
+    pub threads: usize,
+}
+
+impl Default for LadderConfig {
+    fn default() -> Self {
+        let r = |name: &str, height, bitrate_kbps| LadderRenditionConfig {
+            name: name.into(),
+            height,
+            bitrate_kbps,
+        };
+        Self {
+            renditions: vec![
+                r("720p", 720, 2800),
+                r("480p", 480, 1400),
+                r("360p", 360, 800),
+            ],
+            preset: DEFAULT_LADDER_PRESET.into(),
+            audio_bitrate_kbps: DEFAULT_LADDER_AUDIO_BITRATE_KBPS,
+            keyframe_interval_s: DEFAULT_LADDER_KEYFRAME_INTERVAL_S,
+            live_default: false,
+            max_realtime_lag_s: DEFAULT_LADDER_MAX_REALTIME_LAG_S,
+            threads: 0,
+        }
+    }
+}
+
+/// x264's presets.
+pub const X264_PRESETS: &[&str] = &[
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+];
+
+impl LadderConfig {
+    /// Rejects ladders that cannot work.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.renditions.is_empty() || self.renditions.len() > 8 {
+            return Err("[ladder] renditions must list 1-8 renditions".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for r in &self.renditions {
+            if !is_valid_channel_name(&r.name) {
+                return Err(format!(
+                    "[ladder] rendition name {:?} must be 1-64 characters of a-z, A-Z, 0-9, '-' or '_'",
+                    r.name
+                ));
+            }
+            if r.name.starts_with("video") || r.name.starts_with("audio") {
+                return Err(format!(
+                    "[ladder] rendition name {:?} must not start with video/audio (source renditions)",
+                    r.name
+                ));
+            }
+            if !names.insert(&r.name) {
+                return Err(format!("[ladder] rendition {:?} is listed twice", r.name));
+            }
+            if !(16..=4320).contains(&r.height) {
+                return Err(format!(
+                    "[ladder] rendition {:?}: height must be 16..=4320",
+                    r.name
+                ));
+            }
+            if !(50..=100_000).contains(&r.bitrate_kbps) {
+                return Err(format!(
+                    "[ladder] rendition {:?}: bitrate_kbps must be 50..=100000",
+                    r.name
+                ));
+            }
+        }
+        if !X264_PRESETS.contains(&self.preset.as_str()) {
+            return Err(format!(
+                "[ladder] preset {:?} is not an x264 preset",
+                self.preset
+            ));
+        }
+        if !(16..=512).contains(&self.audio_bitrate_kbps) {
+            return Err("[ladder] audio_bitrate_kbps must be 16..=512".into());
+        }
+        if !(0.5..=20.0).contains(&self.keyframe_interval_s) {
+            return Err("[ladder] keyframe_interval_s must be 0.5..=20".into());
+        }
+        if !(0.5..=60.0).contains(&self.max_realtime_lag_s) {
+            return Err("[ladder] max_realtime_lag_s must be 0.5..=60".into());
+        }
+        if self.threads > 64 {
+            return Err("[ladder] threads must be 0..=64".into());
+        }
+        Ok(())
+    }
+}
+
+// ---- end of [ladder] ----
 
 /// Channel names appear in URLs: keep them to a safe alphabet.
 pub fn is_valid_channel_name(name: &str) -> bool {
@@ -461,10 +621,55 @@ mod tests {
     }
 
     #[test]
+    fn ladder_defaults_and_channel_flags() {
+        let c = Config::from_toml_with_env(
+            "[ladder]\nlive_default = true\nrenditions = [{ name = \"540p\", height = 540, \
+             bitrate_kbps = 2000 }]\n[[channels]]\nname = \"a\"\nstream_key = \"12345678\"\n\
+             [[channels]]\nname = \"b\"\nstream_key = \"abcdefgh\"\nladder = false\nrecord = true\n",
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(c.ladder.renditions.len(), 1);
+        assert_eq!(c.ladder.preset, DEFAULT_LADDER_PRESET);
+        // An absent `ladder` takes `live_default`; an explicit one stays.
+        assert_eq!(c.channels[0].ladder, Some(true));
+        assert!(!c.channels[0].record);
+        assert_eq!(c.channels[1].ladder, Some(false));
+        assert!(c.channels[1].record);
+        let d = LadderConfig::default();
+        let heights: Vec<u32> = d.renditions.iter().map(|r| r.height).collect();
+        assert_eq!(heights, [720, 480, 360]);
+        assert!(!d.live_default);
+    }
+
+    #[test]
+    fn bad_ladders_are_explained() {
+        for (toml, needle) in [
+            ("[ladder]\nrenditions = []\n", "renditions"),
+            ("[ladder]\npreset = \"quick\"\n", "preset"),
+            ("[ladder]\nmax_realtime_lag_s = 0\n", "max_realtime_lag_s"),
+            (
+                "[ladder]\nrenditions = [{ name = \"video1\", height = 360, bitrate_kbps = 800 }]\n",
+                "video",
+            ),
+            (
+                "[ladder]\nrenditions = [{ name = \"a\", height = 360, bitrate_kbps = 800 }, \
+                 { name = \"a\", height = 240, bitrate_kbps = 400 }]\n",
+                "twice",
+            ),
+        ] {
+            let err = Config::from_toml_with_env(toml, Vec::new()).unwrap_err();
+            assert!(err.to_string().contains(needle), "{toml}: {err}");
+        }
+    }
+
+    #[test]
     fn stream_keys_are_not_in_debug_output() {
         let c = ChannelConfig {
             name: "a".into(),
             stream_key: "supersecret".into(),
+            ladder: None,
+            record: false,
         };
         assert!(!format!("{c:?}").contains("supersecret"));
     }

@@ -7,6 +7,7 @@
 //! - [`chat`]: chat over WebSocket at `/chat/{channel}`.
 //! - [`channels`]: channels, their publisher state machine and packagers.
 //! - [`key_failures`]: rate limit for wrong stream keys per address.
+//! - [`ladder`]: the live ABR ladder threads of channels with `ladder = true`.
 //! - [`publishing`]: authorises stream keys and feeds the packagers (ingest's
 //!   `PublishHandler`).
 //! - [`live_paths`] and [`live_upstream`]: the live URL scheme, served as the
@@ -31,6 +32,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod key_failures;
+pub mod ladder;
 pub mod live_paths;
 pub mod live_upstream;
 pub mod metrics;

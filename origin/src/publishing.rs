@@ -17,6 +17,7 @@ use crate::catalog::{Catalog, ChannelRecord, Playback};
 use crate::channels::{Channel, Channels, PublisherState};
 use crate::clock::now_ms;
 use crate::key_failures::KeyFailures;
+use crate::ladder::{LadderHandle, Ladders};
 use crate::metrics::OriginMetrics;
 use crate::webhooks::{Event, Webhooks};
 
@@ -35,6 +36,8 @@ pub struct OriginPublishHandler {
     grace: Duration,
     key_failures: Arc<Mutex<KeyFailures>>,
     webhooks: Webhooks,
+    /// The live ABR ladder, for channels with `ladder = true`.
+    ladders: Option<Ladders>,
 }
 
 impl OriginPublishHandler {
@@ -55,7 +58,15 @@ impl OriginPublishHandler {
             grace,
             key_failures: Arc::default(),
             webhooks,
+            ladders: None,
         }
+    }
+
+    /// Channels whose catalog record has `ladder = true` get a live ladder thread
+    /// per publish session (see [`crate::ladder`]).
+    pub fn with_ladders(mut self, ladders: Ladders) -> Self {
+        self.ladders = Some(ladders);
+        self
     }
 }
 
@@ -102,7 +113,7 @@ async fn decide(
     catalog: Catalog,
     runtime: &Handle,
     key_failures: &Mutex<KeyFailures>,
-) -> Result<(Arc<Channel>, u64, bool), PublishRejection> {
+) -> Result<(Arc<Channel>, u64, bool, bool), PublishRejection> {
     let record = authorize(request, catalog, runtime, key_failures).await?;
     let channel = channels.ensure(&record.name);
     channel.set_token_required(record.playback == Playback::Token);
@@ -111,7 +122,7 @@ async fn decide(
     let session = channel
         .begin_publish()
         .ok_or_else(|| PublishRejection::AlreadyPublishing(channel.name.clone()))?;
-    Ok((channel, session, fresh))
+    Ok((channel, session, fresh, record.ladder))
 }
 
 /// Counts a refused publish attempt and logs it.
@@ -167,9 +178,10 @@ impl PublishHandler for OriginPublishHandler {
         let grace = self.grace;
         let key_failures = self.key_failures.clone();
         let webhooks = self.webhooks.clone();
+        let ladders = self.ladders.clone();
         Box::pin(async move {
             match decide(&request, &channels, catalog, &runtime, &key_failures).await {
-                Ok((channel, session, fresh)) => {
+                Ok((channel, session, fresh, ladder_on)) => {
                     if fresh {
                         webhooks.emit(Event::stream_started(&channel.name, now_ms()));
                     }
@@ -180,6 +192,19 @@ impl PublishHandler for OriginPublishHandler {
                         .with_label_values(&[&channel.name])
                         .set(1);
                     let counters = SinkCounters::new(&metrics, &channel.name);
+                    let ladder = match ladders.filter(|_| ladder_on) {
+                        Some(l) => LadderHandle::start(
+                            &l,
+                            channel.clone(),
+                            session,
+                            counters.parts_produced.clone(),
+                        )
+                        .inspect_err(|e| {
+                            tracing::error!(channel = %channel.name, error = %e, "cannot start the live ladder thread");
+                        })
+                        .ok(),
+                        None => None,
+                    };
                     Ok(Box::new(ChannelSink {
                         channel,
                         session,
@@ -188,6 +213,7 @@ impl PublishHandler for OriginPublishHandler {
                         grace,
                         webhooks,
                         ended: false,
+                        ladder,
                     }) as Box<dyn MediaSink>)
                 }
                 Err(rejection) => {
@@ -228,6 +254,8 @@ struct ChannelSink {
     grace: Duration,
     webhooks: Webhooks,
     ended: bool,
+    /// The session's live ladder thread, when the channel has one.
+    ladder: Option<LadderHandle>,
 }
 
 impl ChannelSink {
@@ -264,6 +292,9 @@ impl MediaSink for ChannelSink {
             codec = %track.codec.codec_string(),
             "track announced"
         );
+        if let Some(ladder) = self.ladder.as_mut() {
+            ladder.track(&track);
+        }
         self.with_stream(|s| s.handle_track(track, now_ms()));
     }
 
@@ -273,6 +304,9 @@ impl MediaSink for ChannelSink {
         match frame.kind {
             MediaKind::Video => self.counters.video_frames.inc(),
             MediaKind::Audio => self.counters.audio_frames.inc(),
+        }
+        if let Some(ladder) = self.ladder.as_mut() {
+            ladder.frame(&frame);
         }
         self.with_stream(|s| s.handle_frame(frame, now_ms()));
     }
@@ -285,6 +319,8 @@ impl MediaSink for ChannelSink {
         if std::mem::replace(&mut self.ended, true) {
             return;
         }
+        // Closes the ladder's queue: its thread finishes by itself.
+        self.ladder = None;
         self.metrics.publishers.dec();
         self.channel.publisher_gone(self.session, now_ms());
         tracing::info!(channel = %self.channel.name, session = self.session, grace_s = self.grace.as_secs_f64(), "publisher gone; waiting for a reconnect");

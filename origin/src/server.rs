@@ -121,7 +121,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                                 signing.clone(),
                                 chat.clone(),
                             )
-                            .with_data_dir(&config.storage.data_dir),
+                            .with_data_dir(&config.storage.data_dir)
+                            .with_ladder_default(config.ladder.live_default),
                         ))),
                         Arc::new(ChatRoutes::new(chat.clone(), catalog.clone())),
                         Arc::new(PageRoutes::new(config.rtmp.listen.port())),
@@ -134,13 +135,20 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         )
     };
     let webhooks = Webhooks::start(catalog.clone());
-    let handler = Arc::new(OriginPublishHandler::new(
-        channels.clone(),
-        catalog.clone(),
-        webhooks,
-        metrics.clone(),
-        Duration::from_secs_f64(config.packaging.reconnect_grace_s),
-    ));
+    let ladders = crate::ladder::Ladders::new(
+        &config.ladder,
+        crate::ladder::LadderMetrics::register(&registry).context("registering ladder metrics")?,
+    );
+    let handler = Arc::new(
+        OriginPublishHandler::new(
+            channels.clone(),
+            catalog.clone(),
+            webhooks,
+            metrics.clone(),
+            Duration::from_secs_f64(config.packaging.reconnect_grace_s),
+        )
+        .with_ladders(ladders),
+    );
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -305,6 +313,8 @@ async fn banner_channels(
         title: "Demo".into(),
         playback: Playback::Public,
         stream_key: None,
+        ladder: config.ladder.live_default,
+        record: false,
     };
     let (record, key) = catalog.create_channel(demo, now_ms() as i64).await?;
     write_private(&demo_key_file, &key)

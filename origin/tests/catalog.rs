@@ -84,6 +84,8 @@ fn new_channel(name: &str) -> NewChannel {
         title: format!("Title of {name}"),
         playback: Playback::Public,
         stream_key: None,
+        ladder: false,
+        record: false,
     }
 }
 
@@ -172,6 +174,8 @@ async fn crud_and_stream_keys(db_ref: &TestDb) {
                 title: Some("Renamed".into()),
                 playback: Some(Playback::Token),
                 chat_anonymous: Some(false),
+                ladder: Some(true),
+                record: Some(true),
             },
             5_000,
         )
@@ -184,6 +188,11 @@ async fn crud_and_stream_keys(db_ref: &TestDb) {
     );
     assert_eq!((updated.created_ms, updated.updated_ms), (1_000, 5_000));
     assert!(!updated.chat_anonymous);
+    assert!(
+        updated.ladder && updated.record,
+        "ladder and record are stored"
+    );
+    assert!(!a.ladder && !a.record, "both are off unless asked for");
     assert!(a.chat_anonymous, "anonymous chat is allowed by default");
     let partial = catalog
         .update_channel(
@@ -249,6 +258,8 @@ async fn a_restart_keeps_everything_and_bootstrap_keeps_rotated_keys(db_ref: &Te
     let boot = [ChannelConfig {
         name: "boot".into(),
         stream_key: "configured-key-1".into(),
+        ladder: Some(true),
+        record: true,
     }];
     let catalog = db_ref.open().await;
     assert_eq!(catalog.bootstrap(&boot, 1).await.unwrap(), ["boot"]);
@@ -260,6 +271,11 @@ async fn a_restart_keeps_everything_and_bootstrap_keeps_rotated_keys(db_ref: &Te
             .unwrap()
             .name,
         "boot"
+    );
+    let booted = catalog.channel("boot").await.unwrap().unwrap();
+    assert!(
+        booted.ladder && booted.record,
+        "[[channels]] flags are bootstrapped"
     );
     let rotated = catalog.rotate_stream_key("boot", 2).await.unwrap().unwrap();
     catalog

@@ -3,14 +3,16 @@
 //! | method and path | does | answers |
 //! |---|---|---|
 //! | `GET /channels` | list, with live status | 200 `{"channels": [...]}` |
-//! | `POST /channels` `{"name", "title"?, "playback"?}` | create | 201 channel + `stream_key` (shown once) |
+//! | `POST /channels` `{"name", "title"?, "playback"?, "ladder"?, "record"?}` | create | 201 channel + `stream_key` (shown once) |
 //! | `GET /channels/{name}` | read | 200 / 404 |
-//! | `PATCH /channels/{name}` `{"title"?, "playback"?, "chat_anonymous"?}` | update | 200 / 404 |
+//! | `PATCH /channels/{name}` `{"title"?, "playback"?, "chat_anonymous"?, "ladder"?, "record"?}` | update | 200 / 404 |
 //! | `DELETE /channels/{name}` | delete | 204 / 404 |
 //! | `POST /channels/{name}/rotate-key` | new stream key | 200 `{"stream_key"}` / 404 |
 //! | `POST /channels/{name}/kick` | disconnect the publisher (rotate the key to keep them out) | 200 / 404 / 409 not live |
 //!
-//! `playback` is `"public"` or `"token"`.
+//! `playback` is `"public"` or `"token"`. `ladder` (the live ABR ladder; default
+//! `[ladder] live_default`) takes effect at the next publish; `record` (live-to-VOD)
+//! when the stream ends.
 
 use edge::pipeline::RequestBody;
 use edge::upstream::UpstreamResponse;
@@ -71,6 +73,8 @@ struct CreateChannel {
     name: String,
     title: Option<String>,
     playback: Option<Playback>,
+    ladder: Option<bool>,
+    record: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,6 +83,8 @@ struct PatchChannel {
     title: Option<String>,
     playback: Option<Playback>,
     chat_anonymous: Option<bool>,
+    ladder: Option<bool>,
+    record: Option<bool>,
 }
 
 /// Answers a `/channels…` route; the method is allowed and authorised already.
@@ -199,6 +205,8 @@ async fn create(api: &ControlApi, body: Option<RequestBody>) -> Answer {
         name: req.name,
         playback: req.playback.unwrap_or(Playback::Public),
         stream_key: None,
+        ladder: req.ladder.unwrap_or(api.ladder_default),
+        record: req.record.unwrap_or(false),
     };
     let (record, key) = api
         .catalog
@@ -225,6 +233,8 @@ async fn update(api: &ControlApi, name: &str, body: Option<RequestBody>) -> Answ
         title: req.title,
         playback: req.playback,
         chat_anonymous: req.chat_anonymous,
+        ladder: req.ladder,
+        record: req.record,
     };
     match api
         .catalog

@@ -55,6 +55,8 @@ pub struct ControlApi {
     pub(crate) chat_token_rate: std::sync::Mutex<crate::chat::rate::RateLimiter<std::net::IpAddr>>,
     /// VOD assets (issue 7).
     pub(crate) assets: assets::AssetsState,
+    /// `ladder` of channels created without one (`[ladder] live_default`).
+    pub(crate) ladder_default: bool,
 }
 
 impl ControlApi {
@@ -78,7 +80,14 @@ impl ControlApi {
                 CHAT_TOKENS_PER_SECOND,
             )),
             assets: assets::AssetsState::default(),
+            ladder_default: false,
         }
+    }
+
+    /// Channels created without a `ladder` field get `on` (`[ladder] live_default`).
+    pub fn with_ladder_default(mut self, on: bool) -> Self {
+        self.ladder_default = on;
+        self
     }
 
     /// Deleting an asset also deletes `{data_dir}/vod/{id}` (issue 7).

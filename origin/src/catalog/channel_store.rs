@@ -52,6 +52,10 @@ pub struct ChannelRecord {
     pub playback: Playback,
     /// Chat tokens without a nickname are issued (`false`: a nickname is required).
     pub chat_anonymous: bool,
+    /// The live ABR ladder adds encoded renditions to the channel's stream.
+    pub ladder: bool,
+    /// A live stream that ends becomes a VOD asset (live-to-VOD).
+    pub record: bool,
     /// Creation time, ms since the Unix epoch.
     pub created_ms: i64,
     /// Last change, ms since the Unix epoch.
@@ -69,6 +73,10 @@ pub struct NewChannel {
     pub playback: Playback,
     /// The key to use (`[[channels]]` bootstrap), or `None` to generate one.
     pub stream_key: Option<String>,
+    /// Encode the live ABR ladder.
+    pub ladder: bool,
+    /// Keep ended live streams as VOD assets.
+    pub record: bool,
 }
 
 /// Fields to change; `None` leaves a field as it is.
@@ -80,9 +88,14 @@ pub struct ChannelUpdate {
     pub playback: Option<Playback>,
     /// Allow or forbid anonymous chatters.
     pub chat_anonymous: Option<bool>,
+    /// Turn the live ABR ladder on or off (from the next publish on).
+    pub ladder: Option<bool>,
+    /// Turn live-to-VOD on or off.
+    pub record: Option<bool>,
 }
 
-const COLUMNS: &str = "name, title, playback, chat_anonymous, created_ms, updated_ms";
+const COLUMNS: &str =
+    "name, title, playback, chat_anonymous, ladder, record, created_ms, updated_ms";
 
 fn record(row: &AnyRow) -> Result<ChannelRecord, CatalogError> {
     Ok(ChannelRecord {
@@ -90,6 +103,8 @@ fn record(row: &AnyRow) -> Result<ChannelRecord, CatalogError> {
         title: row.try_get("title")?,
         playback: Playback::parse(&row.try_get::<String, _>("playback")?)?,
         chat_anonymous: row.try_get::<i64, _>("chat_anonymous")? != 0,
+        ladder: row.try_get::<i64, _>("ladder")? != 0,
+        record: row.try_get::<i64, _>("record")? != 0,
         created_ms: row.try_get("created_ms")?,
         updated_ms: row.try_get("updated_ms")?,
     })
@@ -120,14 +135,16 @@ impl Catalog {
     ) -> Result<(ChannelRecord, String), CatalogError> {
         let key = new.stream_key.unwrap_or_else(stream_key::generate);
         let row = sqlx::query(&format!(
-            "INSERT INTO channels (name, title, stream_key_hash, playback, created_ms, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
+            "INSERT INTO channels (name, title, stream_key_hash, playback, created_ms, updated_ms, \
+             ladder, record) VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING {COLUMNS}"
         ))
         .bind(&new.name)
         .bind(&new.title)
         .bind(stream_key::digest(&key))
         .bind(new.playback.as_str())
         .bind(now_ms)
+        .bind(i64::from(new.ladder))
+        .bind(i64::from(new.record))
         .fetch_one(self.pool())
         .await
         .map_err(|e| unique_violation(e, &new.name))?;
@@ -164,7 +181,8 @@ impl Catalog {
     ) -> Result<Option<ChannelRecord>, CatalogError> {
         sqlx::query(&format!(
             "UPDATE channels SET title = COALESCE($2, title), playback = COALESCE($3, playback), \
-             chat_anonymous = COALESCE($5, chat_anonymous), updated_ms = $4 \
+             chat_anonymous = COALESCE($5, chat_anonymous), ladder = COALESCE($6, ladder), \
+             record = COALESCE($7, record), updated_ms = $4 \
              WHERE name = $1 RETURNING {COLUMNS}"
         ))
         .bind(name)
@@ -172,6 +190,8 @@ impl Catalog {
         .bind(update.playback.map(|p| p.as_str().to_owned()))
         .bind(now_ms)
         .bind(update.chat_anonymous.map(i64::from))
+        .bind(update.ladder.map(i64::from))
+        .bind(update.record.map(i64::from))
         .fetch_optional(self.pool())
         .await?
         .as_ref()

@@ -153,6 +153,9 @@ impl Catalog {
                 title: c.name.clone(),
                 playback: Playback::Public,
                 stream_key: Some(c.stream_key.clone()),
+                // `Config::load` has resolved an absent `ladder` to `[ladder] live_default`.
+                ladder: c.ladder.unwrap_or(false),
+                record: c.record,
             };
             match self.create_channel(new, now_ms).await {
                 Ok(_) => created.push(c.name.clone()),

@@ -27,6 +27,12 @@
 //! at the leader's discontinuities before the segment it can join, so the same msn
 //! has the same discontinuity sequence number in every rendition.
 //!
+//! A follower fed late (the live ABR ladder's renditions arrive an encoder delay
+//! after the source) needs nothing special: the leader's boundaries are decided
+//! before its frames come, and it cuts at the first sample reaching each one. Its
+//! key frames must therefore carry the decode time of the leader's key frame they
+//! align with (`crate::transcode::live_ladder` retimes its output so).
+//!
 //! Epochs: [`LiveStream::handle_publisher_gone`], a changed track configuration
 //! (including a rendition whose samples start carrying parameter sets of their own,
 //! see `parameter_sets`), or
@@ -130,7 +136,7 @@ impl LiveStream {
         });
         let ts = fmp4::media_timescale(&track);
         let name = match kind {
-            MediaKind::Video => format!("video{}", track.id),
+            MediaKind::Video => self.video_rendition_name(&track),
             MediaKind::Audio => format!("audio{}", track.id),
         };
         let rendition = Rendition {
@@ -165,6 +171,26 @@ impl LiveStream {
         self.renditions.insert(at, rendition);
         self.packers.insert(at, packer);
         self.align.bump();
+    }
+
+    /// The URL name of a new video rendition: the track's name when it has one that
+    /// is URL-safe (1-64 of `A-Za-z0-9-_`), cannot be taken for a generated name
+    /// (`video…`/`audio…`) and is not in use (the live ABR ladder names its
+    /// renditions `720p`, …); else `video{id}`. Ingest names no video track, so
+    /// published renditions keep `video{id}`.
+    fn video_rendition_name(&self, track: &Track) -> String {
+        let usable = |n: &&String| {
+            (1..=64).contains(&n.len())
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && !n.starts_with("video")
+                && !n.starts_with("audio")
+                && !self.renditions.iter().any(|r| r.name == **n)
+        };
+        match track.name.as_ref().filter(usable) {
+            Some(name) => name.clone(),
+            None => format!("video{}", track.id),
+        }
     }
 
     /// The boundary that opened the leader's segment in progress, if one is open.

@@ -37,6 +37,8 @@ pub(crate) mod test_support;
 #[cfg(test)]
 mod tests_captions;
 #[cfg(test)]
+mod tests_ladder;
+#[cfg(test)]
 mod tests_late_tracks;
 #[cfg(test)]
 mod tests_parameter_sets;
@@ -120,7 +122,8 @@ impl Segment {
 /// One track's packaged output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendition {
-    /// The URL path component, e.g. `video0`, `audio0`.
+    /// The URL path component, e.g. `video0`, `audio0`, or a named video track's
+    /// name (`720p`, see `alignment`).
     pub name: String,
     /// The track as last announced.
     pub track: Track,

@@ -17,6 +17,10 @@ use super::{Rendition, Segment};
 /// Segments stay fetchable this many target durations after leaving the playlist.
 pub const RETENTION_TARGET_DURATIONS: u32 = 3;
 
+/// Highest frame rate believed when a codec signals one (see
+/// [`Rendition::frame_rate`]).
+pub(crate) const MAX_SIGNALLED_FRAME_RATE: f64 = 300.0;
+
 impl Rendition {
     /// `EXT-X-TARGETDURATION` contribution of this rendition: its longest complete
     /// segment, rounded to the nearest second (rfc8216bis §4.4.3.1).
@@ -150,14 +154,17 @@ impl Rendition {
             })
     }
 
-    /// Frames per second: signalled by the codec, else measured.
+    /// Frames per second: signalled by the codec, else measured. A signalled rate
+    /// above [`MAX_SIGNALLED_FRAME_RATE`] is a time base, not a frame rate (x264
+    /// with variable-rate input writes `time_scale` = 2 × its 90 kHz time base into
+    /// the SPS VUI, which reads as 90000 fps), and is measured instead.
     pub fn frame_rate(&self) -> Option<f64> {
         let signalled = self
             .track
             .codec
             .video_info()
             .and_then(|v| v.frame_rate)
-            .filter(|f| *f > 0.0);
+            .filter(|f| *f > 0.0 && *f <= MAX_SIGNALLED_FRAME_RATE);
         signalled.or_else(|| {
             (self.samples_muxed > 1 && self.ticks_muxed > 0).then(|| {
                 self.samples_muxed as f64 * f64::from(self.timescale) / self.ticks_muxed as f64

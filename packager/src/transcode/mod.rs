@@ -13,6 +13,9 @@
 //! | [`audio_encoder`] | decoded audio in, one shared AAC-LC track out |
 //! | [`file`] | a whole file: demux, decode once, ladder, progress, cancel |
 //! | [`sink`] | where tracks and frames go |
+//! | [`live_ladder`] | the live ABR ladder: ingest's frames in, key frames at the source's, shedding when late |
+//! | [`live_ladder_input`] | the live ladder's decoder: packager frames as in-band packets |
+//! | [`live_ladder_pace`] | the live ladder's real-time factor and shedding decisions |
 //! | [`error`] | why a transcode failed |
 //!
 //! FFmpeg is initialised once per process ([`init`]); every call here is blocking
@@ -30,6 +33,13 @@ mod rendition;
 pub mod sink;
 pub mod spec;
 pub mod video_ladder;
+
+// Live ABR ladder (issue 7, H2).
+pub mod live_ladder;
+pub mod live_ladder_input;
+pub mod live_ladder_pace;
+#[cfg(test)]
+mod live_ladder_tests;
 
 #[cfg(test)]
 mod file_tests;
