@@ -135,6 +135,28 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         )
     };
     let webhooks = Webhooks::start(catalog.clone());
+    // VOD (issue 7): the job runner for uploads, and live to VOD for `record` channels.
+    let vod_metrics =
+        crate::vod::metrics::VodMetrics::register(&registry).context("registering VOD metrics")?;
+    let thumbnail_spec = Arc::new(packager::transcode::thumbnails::ThumbnailSpec::default());
+    crate::vod::live_to_vod::fail_interrupted(&catalog).await;
+    let live_to_vod = crate::vod::live_to_vod::LiveToVod {
+        catalog: catalog.clone(),
+        data_dir: config.storage.data_dir.clone(),
+        webhooks: webhooks.clone(),
+        metrics: vod_metrics.clone(),
+        thumbnails: thumbnail_spec.clone(),
+    };
+    let vod_runner = crate::vod::runner::JobRunner {
+        catalog: catalog.clone(),
+        data_dir: config.storage.data_dir.clone(),
+        ladder: Arc::new(crate::ladder::ladder_spec(&config.ladder)),
+        thumbnails: thumbnail_spec,
+        webhooks: webhooks.clone(),
+        metrics: vod_metrics,
+        wake: vod_jobs.clone(),
+        concurrency: config.vod.job_concurrency,
+    };
     let ladders = crate::ladder::Ladders::new(
         &config.ladder,
         crate::ladder::LadderMetrics::register(&registry).context("registering ladder metrics")?,
@@ -147,7 +169,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             metrics.clone(),
             Duration::from_secs_f64(config.packaging.reconnect_grace_s),
         )
-        .with_ladders(ladders),
+        .with_ladders(ladders)
+        .with_live_to_vod(live_to_vod),
     );
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -155,6 +178,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let upload_sweeper = uploads.start_sweeper(stop_rx.clone());
+    let vod_workers = vod_runner.start(stop_rx.clone()).await;
     // Certificate reloads (SIGHUP, changed files) and ACME renewals.
     let tls_task = match &certificates {
         Some(c) => Some(
@@ -250,6 +274,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         let _ = task.await;
     }
     let _ = upload_sweeper.await;
+    for worker in vod_workers {
+        let _ = worker.await;
+    }
     catalog.close().await;
     tracing::info!("shutdown complete");
     Ok(())

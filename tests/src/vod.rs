@@ -151,7 +151,7 @@ pub fn asset_of_upload(origin: &Origin, admin_key: &str, title: &str) -> Result<
         || {
             let (status, v) = api_call(
                 "GET",
-                &origin.url("/api/v1/assets?status=all&limit=100"),
+                &origin.url("/api/v1/assets?limit=100"),
                 Some(admin_key),
                 None,
             )?;

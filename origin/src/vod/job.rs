@@ -70,8 +70,8 @@ impl DiskSink<'_> {
 
 impl LadderSink for DiskSink<'_> {
     fn track(&mut self, track: Track) -> Result<(), SinkError> {
-        self.packager.handle_track(track);
-        Ok(())
+        let files = self.packager.handle_track(track);
+        self.write(&files)
     }
 
     fn frame(&mut self, frame: Frame) -> Result<(), SinkError> {
@@ -94,7 +94,10 @@ pub fn run(
     let started = Instant::now();
     let mut sink = DiskSink {
         dir,
-        packager: VodPackager::new((spec.keyframe_interval_s * 1000.0).round() as u32),
+        packager: VodPackager::new(
+            (spec.keyframe_interval_s * 1000.0).round() as u32,
+            info.video().is_some(),
+        ),
     };
     let duration = info.duration.map(|d| d.as_secs_f64());
     let mut report = |p: Progress| {

@@ -43,6 +43,8 @@ mod live_ladder_tests;
 
 #[cfg(test)]
 mod file_tests;
+#[cfg(test)]
+mod vod_tests;
 
 use std::sync::Once;
 
