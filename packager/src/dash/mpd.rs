@@ -143,20 +143,25 @@ fn period(out: &mut String, stream: &LiveStream, epoch: &Epoch, end_msn: u64) {
             continue;
         }
         as_id += 1;
-        let lang = r
-            .track
-            .language
-            .as_deref()
-            .map(|l| format!(" lang=\"{}\"", xml_escape(&language::bcp47(l))))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "    <AdaptationSet id=\"{as_id}\" contentType=\"audio\" mimeType=\"audio/mp4\"{lang} segmentAlignment=\"true\" startWithSAP=\"1\">"
-        );
+        audio_adaptation_set_start(out, as_id, &r.track);
         representation(out, r, &segs, epoch);
         out.push_str("    </AdaptationSet>\n");
     }
     out.push_str("  </Period>\n");
+}
+
+/// The start tag of an audio AdaptationSet (one per audio rendition, with its
+/// language when known).
+pub(crate) fn audio_adaptation_set_start(out: &mut String, id: u32, track: &Track) {
+    let lang = track
+        .language
+        .as_deref()
+        .map(|l| format!(" lang=\"{}\"", xml_escape(&language::bcp47(l))))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "    <AdaptationSet id=\"{id}\" contentType=\"audio\" mimeType=\"audio/mp4\"{lang} segmentAlignment=\"true\" startWithSAP=\"1\">"
+    );
 }
 
 /// The caption `Accessibility` descriptors of a video AdaptationSet (they precede

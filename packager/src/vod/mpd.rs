@@ -15,9 +15,10 @@ use std::fmt::Write;
 
 use super::recorder::{RecordedRendition, RecordedSegment};
 use crate::codec::captions::CaptionServices;
-use crate::dash::mpd::{accessibility, representation_head, segment_timeline, xml_escape};
+use crate::dash::mpd::{
+    accessibility, audio_adaptation_set_start, representation_head, segment_timeline,
+};
 use crate::dash::PROFILES;
-use crate::language;
 use crate::live::wallclock::xs_duration;
 use crate::live::Rendition;
 use crate::media::MediaKind;
@@ -120,16 +121,7 @@ fn period(
             continue;
         }
         as_id += 1;
-        let lang = r
-            .track
-            .language
-            .as_deref()
-            .map(|l| format!(" lang=\"{}\"", xml_escape(&language::bcp47(l))))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "    <AdaptationSet id=\"{as_id}\" contentType=\"audio\" mimeType=\"audio/mp4\"{lang} segmentAlignment=\"true\" startWithSAP=\"1\">"
-        );
+        audio_adaptation_set_start(out, as_id, &r.track);
         representation(out, r, &segs);
         out.push_str("    </AdaptationSet>\n");
     }
