@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use serde_json::Value;
 use tests::checks::wait_for;
+use tests::ffprobe::{format_duration, probe_url};
 use tests::http;
 use tests::origin::{Origin, OriginConfig};
 use tests::publisher::{PublishOptions, Publisher};
@@ -16,26 +16,11 @@ use tests::vod::wait_settled;
 const ADMIN_KEY: &str = "live-to-vod-admin-key";
 
 fn ffprobe_duration(url: &str) -> Result<(f64, usize)> {
-    let out = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration:stream=codec_type",
-            "-of",
-            "json",
-            url,
-        ])
-        .output()?;
-    if !out.status.success() {
-        bail!("ffprobe {url}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let v: Value = serde_json::from_slice(&out.stdout)?;
-    let d: f64 = v["format"]["duration"]
-        .as_str()
-        .context("duration")?
-        .parse()?;
-    Ok((d, v["streams"].as_array().map_or(0, Vec::len)))
+    let v = probe_url(url, "format=duration:stream=codec_type")?;
+    Ok((
+        format_duration(&v)?,
+        v["streams"].as_array().map_or(0, Vec::len),
+    ))
 }
 
 #[test]

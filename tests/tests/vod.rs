@@ -3,12 +3,11 @@
 //! with a reason while the origin keeps serving; a restart mid-transcode finishes
 //! the job.
 
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use serde_json::Value;
 use tests::checks::{wait_until, Checks};
+use tests::ffprobe::{format_duration, probe_url};
 use tests::http;
 use tests::origin::{Origin, OriginConfig};
 use tests::tools;
@@ -28,16 +27,6 @@ fn config(preset: &str) -> OriginConfig {
         ),
         ..OriginConfig::default()
     }
-}
-
-fn ffprobe_json(url: &str, entries: &str) -> Result<Value> {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", entries, "-of", "json", url])
-        .output()?;
-    if !out.status.success() {
-        bail!("ffprobe {url}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(serde_json::from_slice(&out.stdout)?)
 }
 
 fn extinfs(playlist: &str) -> Vec<f64> {
@@ -143,14 +132,11 @@ fn upload_becomes_a_ladder_in_hls_and_dash_with_thumbnails() -> Result<()> {
         Ok(())
     });
     checks.run("ffprobe reads every rendition through HLS", || {
-        let v = ffprobe_json(
+        let v = probe_url(
             &origin.url(&format!("/vod/{id}/master.m3u8")),
             "stream=codec_name,width,height:format=duration",
         )?;
-        let d: f64 = v["format"]["duration"]
-            .as_str()
-            .context("duration")?
-            .parse()?;
+        let d: f64 = format_duration(&v)?;
         if (d - 12.0).abs() > 0.5 {
             bail!("duration {d}");
         }
@@ -172,14 +158,11 @@ fn upload_becomes_a_ladder_in_hls_and_dash_with_thumbnails() -> Result<()> {
         if !mpd.contains("type=\"static\"") {
             bail!("{mpd}");
         }
-        let v = ffprobe_json(
+        let v = probe_url(
             &origin.url(&format!("/vod/{id}/manifest.mpd")),
             "stream=codec_name,height:format=duration",
         )?;
-        let d: f64 = v["format"]["duration"]
-            .as_str()
-            .context("duration")?
-            .parse()?;
+        let d: f64 = format_duration(&v)?;
         if (d - 12.0).abs() > 0.5 {
             bail!("duration {d}");
         }
@@ -262,14 +245,11 @@ fn bad_uploads_fail_with_a_reason_and_audio_only_works() -> Result<()> {
             bail!("{ready}");
         }
         let master = get_ok(&origin, &format!("/vod/{audio_id}/master.m3u8"))?.text();
-        let v = ffprobe_json(
+        let v = probe_url(
             &origin.url(&format!("/vod/{audio_id}/master.m3u8")),
             "stream=codec_type:format=duration",
         )?;
-        let d: f64 = v["format"]["duration"]
-            .as_str()
-            .context("duration")?
-            .parse()?;
+        let d: f64 = format_duration(&v)?;
         if (d - 8.0).abs() > 0.5 || master.contains("RESOLUTION") {
             bail!("{master} {v}");
         }
@@ -324,14 +304,11 @@ fn a_restart_mid_transcode_finishes_the_job() -> Result<()> {
     if asset["status"] != "ready" {
         bail!("after the restart: {asset}");
     }
-    let v = ffprobe_json(
+    let v = probe_url(
         &origin.url(&format!("/vod/{id}/master.m3u8")),
         "format=duration",
     )?;
-    let d: f64 = v["format"]["duration"]
-        .as_str()
-        .context("duration")?
-        .parse()?;
+    let d: f64 = format_duration(&v)?;
     if (d - 40.0).abs() > 0.5 {
         bail!("duration {d}");
     }
