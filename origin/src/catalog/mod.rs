@@ -19,6 +19,8 @@
 //! Channels from `[[channels]]` are created at start when missing ([`Catalog::bootstrap`]);
 //! from then on the catalog, not the config file, holds the keys.
 
+pub mod asset_record;
+pub mod asset_search;
 pub mod asset_store;
 pub mod channel_store;
 pub mod database_url;
@@ -124,7 +126,7 @@ impl Catalog {
         };
         sqlx::migrate!("./migrations").run(&pool).await?;
         // The full-text index differs per database (issue 7).
-        asset_store::create_search_index(&pool, target.backend).await?;
+        asset_search::create_search_index(&pool, target.backend).await?;
         Ok(Self {
             pool,
             backend: target.backend,
