@@ -1,4 +1,5 @@
-//! The catalog: channels and their stream keys, kept in a database.
+//! The catalog: channels and their stream keys, VOD assets and jobs, kept in a
+//! database.
 //!
 //! - **SQLite** is the embedded default: `[database] url = "sqlite://ferrocast.db"`
 //!   names a file inside `[storage] data_dir`, opened in WAL mode so readers never
@@ -13,7 +14,8 @@
 //! - [`channel_store`]: the channel queries ([`ChannelRecord`]);
 //! - [`webhook_store`]: webhook subscriptions;
 //! - [`database_url`]: where a configured URL points;
-//! - [`asset_store`], [`job_store`]: VOD assets (with full-text search) and their
+//! - [`asset_record`] (what an asset is), [`asset_store`] (its queries),
+//!   [`asset_search`] (full-text search), [`job_store`]: VOD assets and their
 //!   processing jobs (issue 7).
 //!
 //! Channels from `[[channels]]` are created at start when missing ([`Catalog::bootstrap`]);
