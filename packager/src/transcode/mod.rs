@@ -3,7 +3,7 @@
 //!
 //! | file | concept |
 //! |---|---|
-//! | [`probe`] | libavformat's view of a file: duration and the streams we can use |
+//! | [`probe`](mod@probe) | libavformat's view of a file: duration and the streams we can use |
 //! | [`spec`] | what a ladder is asked for, and the renditions it yields for a source |
 //! | [`video_ladder`] | decoded frames in, every rendition's H.264 out, key frames aligned |
 //! | `rendition` | one rendition: swscale + libx264 |
@@ -11,7 +11,7 @@
 //! | `h264_output` | x264's Annex B packets as `avcC` + length-prefixed samples |
 //! | [`h264_input`] | the reverse, for decoding ingest's frames: Annex B with parameter sets on key frames |
 //! | [`audio_encoder`] | decoded audio in, one shared AAC-LC track out |
-//! | [`file`] | a whole file: demux, decode once, ladder, progress, cancel |
+//! | [`file`](mod@file) | a whole file: demux, decode once, ladder, progress, cancel |
 //! | [`sink`] | where tracks and frames go |
 //! | [`error`] | why a transcode failed |
 //!
