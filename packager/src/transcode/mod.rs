@@ -34,6 +34,10 @@ pub mod video_ladder;
 
 #[cfg(test)]
 mod file_tests;
+#[cfg(test)]
+mod ladder_tests;
+#[cfg(test)]
+mod test_support;
 
 use std::sync::Once;
 
