@@ -114,3 +114,10 @@ fn a_dropped_rendition_ends_and_the_others_keep_their_key_frames() {
         .collect();
     assert_eq!(sizes, vec![(320, 240), (240, 180), (160, 120)]);
 }
+
+#[test]
+fn the_ladder_and_the_audio_encoder_can_move_to_their_own_thread() {
+    fn send<T: Send>() {}
+    send::<VideoLadder>();
+    send::<AudioEncoder>();
+}
