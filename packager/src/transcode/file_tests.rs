@@ -1,112 +1,15 @@
 //! `transcode_file` on clips made by the ffmpeg CLI: rendition sizes, key frames at
-//! the same pts in every rendition, audio-only input, cancel, junk input, and one
-//! rendition muxed with our own `fmp4` functions and decoded by ffprobe. Skipped
-//! loudly without ffmpeg/ffprobe.
+//! the same pts in every rendition, audio-only input, cancel, progress, junk input,
+//! and one rendition muxed with our own `fmp4` functions and decoded by ffprobe.
+//! Skipped loudly without ffmpeg/ffprobe.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::test_support::{av_clip, clip, run, small_ladder, TestSink};
 use super::*;
 use crate::fmp4::{fragment, init_segment, Sample};
-use crate::media::{CodecConfig, Frame, MediaKind, Track};
-
-/// Collects everything and checks the sink contract as it goes.
-#[derive(Default)]
-struct TestSink {
-    tracks: BTreeMap<(bool, u32), Track>,
-    frames: BTreeMap<(bool, u32), Vec<Frame>>,
-}
-
-impl LadderSink for TestSink {
-    fn track(&mut self, track: Track) -> Result<(), SinkError> {
-        let key = (track.kind() == MediaKind::Video, track.id);
-        self.tracks.insert(key, track);
-        Ok(())
-    }
-
-    fn frame(&mut self, frame: Frame) -> Result<(), SinkError> {
-        let key = (frame.kind == MediaKind::Video, frame.track);
-        assert!(self.tracks.contains_key(&key), "frame before its track");
-        let frames = self.frames.entry(key).or_default();
-        if let Some(prev) = frames.last() {
-            assert!(frame.dts >= prev.dts, "dts went back on {key:?}");
-        }
-        frames.push(frame);
-        Ok(())
-    }
-}
-
-impl TestSink {
-    fn video(&self, id: u32) -> (&Track, &[Frame]) {
-        (&self.tracks[&(true, id)], &self.frames[&(true, id)])
-    }
-}
-
-/// Makes a clip with the ffmpeg CLI; `None` (test skipped loudly) without it.
-fn clip(dir: &Path, name: &str, args: &[&str]) -> Option<PathBuf> {
-    let out = dir.join(name);
-    let ok = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .arg(&out)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIPPED: ffmpeg could not make {name}");
-        return None;
-    }
-    Some(out)
-}
-
-/// 3 s of 640×360 at 25 fps with a 440 Hz tone.
-fn av_clip(dir: &Path) -> Option<PathBuf> {
-    clip(
-        dir,
-        "clip.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000",
-            "-t",
-            "3",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-c:a",
-            "aac",
-            "-ac",
-            "2",
-        ],
-    )
-}
-
-fn small_ladder() -> LadderSpec {
-    LadderSpec {
-        renditions: vec![
-            RenditionSpec::new("360p", 360, 800_000),
-            RenditionSpec::new("240p", 240, 400_000),
-            RenditionSpec::new("144p", 144, 150_000),
-        ],
-        keyframe_interval_s: 1.0,
-        preset: "veryfast".into(),
-        audio_bitrate: 96_000,
-        threads: 2,
-    }
-}
-
-fn run(input: &Path, spec: &LadderSpec) -> (Result<FileSummary, TranscodeError>, TestSink) {
-    let mut sink = TestSink::default();
-    let result = transcode_file(input, spec, &mut sink, &mut |_| {}, &AtomicBool::new(false));
-    (result, sink)
-}
+use crate::media::{CodecConfig, Frame, Track};
 
 #[test]
 fn every_rendition_has_its_size_and_key_frames_at_the_same_pts() {
@@ -385,43 +288,4 @@ fn junk_is_not_media_and_a_sink_error_stops_the_transcode() {
         matches!(result, Err(TranscodeError::Sink(SinkError::Io(_)))),
         "{result:?}"
     );
-}
-
-#[test]
-fn our_frames_decode_again_through_annex_b_access_units() {
-    // The live ladder's input path: media-model frames back into FFmpeg's decoder,
-    // with no extradata, only the parameter sets `annex_b_access_unit` prepends.
-    let dir = tempfile::tempdir().unwrap();
-    let Some(input) = av_clip(dir.path()) else {
-        return;
-    };
-    let (result, sink) = run(&input, &small_ladder());
-    result.unwrap();
-    let (track, frames) = sink.video(2);
-    let CodecConfig::H264(avc) = &track.codec else {
-        panic!("{:?}", track.codec)
-    };
-    let codec = ffmpeg_next::decoder::find(ffmpeg_next::codec::Id::H264).unwrap();
-    let mut decoder = ffmpeg_next::codec::context::Context::new_with_codec(codec)
-        .decoder()
-        .video()
-        .unwrap();
-    let mut decoded = Vec::new();
-    let mut picture = ffmpeg_next::frame::Video::empty();
-    let mut drain = |decoder: &mut ffmpeg_next::decoder::Video, decoded: &mut Vec<(u32, u32)>| {
-        while decoder.receive_frame(&mut picture).is_ok() {
-            decoded.push((picture.width(), picture.height()));
-        }
-    };
-    for frame in frames {
-        let mut packet = ffmpeg_next::Packet::copy(&annex_b_access_unit(avc, frame));
-        packet.set_pts(Some(frame.pts));
-        packet.set_dts(Some(frame.dts));
-        decoder.send_packet(&packet).unwrap();
-        drain(&mut decoder, &mut decoded);
-    }
-    decoder.send_eof().unwrap();
-    drain(&mut decoder, &mut decoded);
-    assert_eq!(decoded.len(), frames.len());
-    assert!(decoded.iter().all(|&size| size == (256, 144)));
 }

@@ -15,16 +15,20 @@
 //! | `threads` | [`LadderSpec::threads`] | 0 = x264's own choice |
 //!
 //! The time base is 1/90000 ([`VIDEO_TIMESCALE`]); x264 gets the nominal frame
-//! rate for rate control. The scaler uses bicubic, the ffmpeg CLI's `scale` default.
+//! rate for rate control. Scaling (bicubic, the ffmpeg CLI's `scale` default) runs
+//! on the rendition's own thread ([`ScaleWorker`]); a frame that already has the
+//! rendition's size and format is encoded as it is, without a copy.
+
+use std::sync::Arc;
 
 use ffmpeg_next::codec::{self, Flags as CodecFlags};
 use ffmpeg_next::format::Pixel;
-use ffmpeg_next::software::scaling::{self, Flags as ScaleFlags};
 use ffmpeg_next::util::error::EAGAIN;
 use ffmpeg_next::{encoder, frame, picture, Dictionary, Packet, Rational};
 
 use super::error::TranscodeError;
 use super::h264_output::AvcOutput;
+use super::scale_worker::ScaleWorker;
 use super::sink::LadderSink;
 use super::spec::{LadderSpec, PlannedRendition, VBV_BUFFER_S};
 use crate::codec::avc::AvcConfig;
@@ -36,14 +40,20 @@ pub const OUTPUT_PIXEL_FORMAT: Pixel = Pixel::YUV420P;
 
 const X264: &str = "libx264";
 
-/// (format, width, height) of the frames a scaler was built for.
-type ScalerInput = (Pixel, u32, u32);
+/// `pict_type` for a frame the ladder does (I: forced IDR) or does not key.
+pub(crate) fn picture_type(key: bool) -> picture::Type {
+    if key {
+        picture::Type::I
+    } else {
+        picture::Type::None
+    }
+}
 
 pub(crate) struct Rendition {
     planned: PlannedRendition,
     encoder: encoder::video::Encoder,
-    scaler: Option<(ScalerInput, scaling::Context)>,
-    scaled: frame::Video,
+    /// Started on the first frame that needs scaling.
+    worker: Option<ScaleWorker>,
     packet: Packet,
     output: AvcOutput,
 }
@@ -75,13 +85,11 @@ impl Rendition {
         let encoder = video
             .open_as_with(codec, options)
             .map_err(TranscodeError::encode(X264))?;
-        let scaled = frame::Video::new(OUTPUT_PIXEL_FORMAT, planned.width, planned.height);
         let output = AvcOutput::new(track, &planned.name);
         Ok(Self {
             planned,
             encoder,
-            scaler: None,
-            scaled,
+            worker: None,
             packet: Packet::empty(),
             output,
         })
@@ -92,35 +100,73 @@ impl Rendition {
         self.output.config()
     }
 
-    /// Scales `frame` (unless it already has this size and format), stamps it with
-    /// `pts` (90 kHz) and `key`, encodes it, and drains finished packets to `sink`.
+    /// Whether `frame` must be scaled for this rendition (else it is encoded as is).
+    fn needs_scaling(&self, frame: &frame::Video) -> bool {
+        frame.format() != OUTPUT_PIXEL_FORMAT
+            || frame.width() != self.planned.width
+            || frame.height() != self.planned.height
+    }
+
+    /// Starts scaling `frame` on this rendition's scaling thread, if it needs it.
+    pub(crate) fn start_scaling(
+        &mut self,
+        frame: &Arc<frame::Video>,
+    ) -> Result<(), TranscodeError> {
+        if !self.needs_scaling(frame) {
+            return Ok(());
+        }
+        if self.worker.is_none() {
+            self.worker = Some(ScaleWorker::spawn(
+                OUTPUT_PIXEL_FORMAT,
+                self.planned.width,
+                self.planned.height,
+            )?);
+        }
+        self.worker.as_mut().expect("set above").start(frame)
+    }
+
+    /// Encodes `frame` (already stamped with its 90 kHz pts and picture type by the
+    /// ladder), or its scaled copy (the oldest result of
+    /// [`Rendition::start_scaling`], stamped here with `pts` and `key`), and drains
+    /// finished packets to `sink`.
     pub(crate) fn encode(
         &mut self,
-        frame: &mut frame::Video,
+        frame: &Arc<frame::Video>,
         pts: i64,
         key: bool,
         sink: &mut dyn LadderSink,
     ) -> Result<(), TranscodeError> {
-        let kind = if key {
-            picture::Type::I
-        } else {
-            picture::Type::None
-        };
-        let passthrough = frame.format() == OUTPUT_PIXEL_FORMAT
-            && frame.width() == self.planned.width
-            && frame.height() == self.planned.height;
-        let input = if passthrough {
-            frame
-        } else {
-            self.scale(frame)?;
-            &mut self.scaled
-        };
-        input.set_pts(Some(pts));
-        input.set_kind(kind);
-        self.encoder
-            .send_frame(input)
-            .map_err(TranscodeError::encode(X264))?;
-        self.drain(sink)
+        if !self.needs_scaling(frame) {
+            self.encoder
+                .send_frame(frame)
+                .map_err(TranscodeError::encode(X264))?;
+            return self.drain(sink);
+        }
+        let worker = self.worker.as_mut().ok_or_else(|| TranscodeError::Encode {
+            encoder: "swscale",
+            reason: "scaling was not started".to_owned(),
+        })?;
+        let mut scaled = worker.finish()?;
+        scaled.set_pts(Some(pts));
+        scaled.set_kind(picture_type(key));
+        let sent = self
+            .encoder
+            .send_frame(&scaled)
+            .map_err(TranscodeError::encode(X264));
+        // x264 copies the picture while the packets are drained; only then may the
+        // worker write into this frame again.
+        let drained = sent.and_then(|()| self.drain(sink));
+        if let Some(worker) = self.worker.as_mut() {
+            worker.recycle(scaled);
+        }
+        drained
+    }
+
+    /// Collects scaling jobs that were started but never encoded (error paths).
+    pub(crate) fn settle(&mut self) {
+        if let Some(worker) = self.worker.as_mut() {
+            worker.settle();
+        }
     }
 
     /// Signals the end of input and drains every remaining packet.
@@ -129,27 +175,6 @@ impl Rendition {
             .send_eof()
             .map_err(TranscodeError::encode(X264))?;
         self.drain(sink)
-    }
-
-    fn scale(&mut self, frame: &frame::Video) -> Result<(), TranscodeError> {
-        let key = (frame.format(), frame.width(), frame.height());
-        if self.scaler.as_ref().is_none_or(|(k, _)| *k != key) {
-            let context = scaling::Context::get(
-                key.0,
-                key.1,
-                key.2,
-                OUTPUT_PIXEL_FORMAT,
-                self.planned.width,
-                self.planned.height,
-                ScaleFlags::BICUBIC,
-            )
-            .map_err(TranscodeError::encode("swscale"))?;
-            self.scaler = Some((key, context));
-        }
-        let (_, scaler) = self.scaler.as_mut().expect("set above");
-        scaler
-            .run(frame, &mut self.scaled)
-            .map_err(TranscodeError::encode("swscale"))
     }
 
     fn drain(&mut self, sink: &mut dyn LadderSink) -> Result<(), TranscodeError> {

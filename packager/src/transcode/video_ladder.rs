@@ -19,14 +19,18 @@
 //! increasing (x264 refuses repeats). Output frames carry x264's pts/dts in 90 kHz:
 //! with B-frames the first dts are below the first pts.
 //!
-//! Everything runs on the caller's thread; x264 has threads of its own
-//! ([`LadderSpec::threads`]).
+//! Encoder calls run on the caller's thread; x264 has threads of its own
+//! ([`LadderSpec::threads`]) and each scaled rendition scales on a thread of its
+//! own (see `scale_worker`), one frame ahead of the encoders ([`VideoLadder::push`]),
+//! as the ffmpeg CLI's threaded swscale runs next to its encoders.
+
+use std::sync::Arc;
 
 use ffmpeg_next::util::mathematics::rescale::Rescale;
 use ffmpeg_next::{frame, Rational};
 
 use super::error::TranscodeError;
-use super::rendition::Rendition;
+use super::rendition::{picture_type, Rendition};
 use super::sink::LadderSink;
 use super::spec::{plan_renditions, LadderSpec, PlannedRendition};
 use crate::codec::avc::AvcConfig;
@@ -103,6 +107,15 @@ pub struct VideoLadder {
     frame_ticks: i64,
     clock: KeyframeClock,
     last_pts: Option<i64>,
+    /// The frame pushed last: being scaled, encoded by the next push or flush.
+    pending: Option<Pending>,
+}
+
+/// A frame between [`VideoLadder::push`] and its encoding.
+struct Pending {
+    frame: Arc<frame::Video>,
+    pts: i64,
+    key: bool,
 }
 
 impl VideoLadder {
@@ -135,6 +148,7 @@ impl VideoLadder {
             frame_ticks: (ticks / f64::from(frame_rate)).round().max(1.0) as i64,
             clock: KeyframeClock::new((spec.keyframe_interval_s * ticks).round() as i64),
             last_pts: None,
+            pending: None,
         })
     }
 
@@ -148,9 +162,15 @@ impl VideoLadder {
         self.renditions.iter().filter(|r| r.is_some()).count()
     }
 
-    /// Encodes one decoded frame in every active rendition. The frame's pts and
-    /// picture type are overwritten (it may be handed to the source-sized encoder
-    /// without a copy). Returns whether it was a key frame.
+    /// Takes one decoded frame (`*frame` is left empty, ready for the decoder's
+    /// next `receive_frame`) and returns whether it starts a GOP.
+    ///
+    /// Pipelined by one frame: this call starts scaling `frame` for every rendition
+    /// that needs it, each on its own thread, and meanwhile encodes the *previous*
+    /// frame in every rendition, in track order, on this thread (the source-sized
+    /// rendition takes the decoded frame itself, no copy). So the scalers work
+    /// while x264 is being fed and this thread rarely waits; [`VideoLadder::flush`]
+    /// encodes the last frame.
     pub fn push(
         &mut self,
         frame: &mut frame::Video,
@@ -158,19 +178,51 @@ impl VideoLadder {
     ) -> Result<bool, TranscodeError> {
         let pts = self.next_pts(frame);
         let key = self.clock.is_key(pts);
+        frame.set_pts(Some(pts));
+        frame.set_kind(picture_type(key));
+        let next = Pending {
+            frame: Arc::new(std::mem::replace(frame, frame::Video::empty())),
+            pts,
+            key,
+        };
+        let mut result = Ok(());
+        for r in self.renditions.iter_mut().flatten() {
+            result = result.and_then(|()| r.start_scaling(&next.frame));
+        }
+        if let (Ok(()), Some(previous)) = (&result, self.pending.take()) {
+            result = self.encode_all(&previous, sink);
+        }
+        if result.is_err() {
+            for r in self.renditions.iter_mut().flatten() {
+                r.settle();
+            }
+            return result.map(|()| key);
+        }
+        self.pending = Some(next);
+        Ok(key)
+    }
+
+    fn encode_all(
+        &mut self,
+        pending: &Pending,
+        sink: &mut dyn LadderSink,
+    ) -> Result<(), TranscodeError> {
         for (i, slot) in self.renditions.iter_mut().enumerate() {
             if let Some(r) = slot {
-                r.encode(frame, pts, key, sink)?;
+                r.encode(&pending.frame, pending.pts, pending.key, sink)?;
                 if self.status[i].config.is_none() {
                     self.status[i].config = r.config().cloned();
                 }
             }
         }
-        Ok(key)
+        Ok(())
     }
 
     /// Drains every active encoder (end of input). The ladder is spent afterwards.
     pub fn flush(&mut self, sink: &mut dyn LadderSink) -> Result<(), TranscodeError> {
+        if let Some(last) = self.pending.take() {
+            self.encode_all(&last, sink)?;
+        }
         for (i, slot) in self.renditions.iter_mut().enumerate() {
             if let Some(r) = slot {
                 r.flush(sink)?;
@@ -180,8 +232,9 @@ impl VideoLadder {
         Ok(())
     }
 
-    /// Stops rendition `index` at once (frames still inside x264 are discarded, so
-    /// its output simply ends). Returns false if it was already dropped or unknown.
+    /// Stops rendition `index` at once (frames still inside x264 or waiting in the
+    /// pipeline are discarded, so its output simply ends). Returns false if it was
+    /// already dropped or is unknown.
     pub fn drop_rendition(&mut self, index: usize) -> bool {
         match self.renditions.get_mut(index) {
             Some(slot @ Some(_)) => {
