@@ -335,9 +335,29 @@ impl LiveLadder {
         let pts_90k = rescale(d.pts, timescale, VIDEO_TIMESCALE);
         let mut out = self.retimer.sink(sink);
         if let Some(encoders) = self.encoders.as_mut() {
+            // Stamped for the renditions that encode it unscaled (scaled copies
+            // are stamped by their rendition), then shared by every rendition's
+            // encoder and scaler thread, not copied.
+            d.picture.set_pts(Some(pts_90k));
+            d.picture.set_kind(super::rendition::picture_type(key));
+            let picture = std::sync::Arc::new(std::mem::replace(
+                &mut d.picture,
+                ffmpeg_next::frame::Video::empty(),
+            ));
+            // Every rendition's scaler runs at once on its own thread; then each
+            // encodes its picture.
             for r in encoders.renditions.iter_mut().flatten() {
-                r.encode(&mut d.picture, pts_90k, key, &mut out)?;
+                r.start_scaling(&picture)?;
             }
+            let mut result = Ok(());
+            for r in encoders.renditions.iter_mut().flatten() {
+                if result.is_ok() {
+                    result = r.encode(&picture, pts_90k, key, &mut out);
+                } else {
+                    r.settle();
+                }
+            }
+            result?;
         }
         Ok(())
     }

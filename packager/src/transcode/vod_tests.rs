@@ -1,10 +1,10 @@
 //! A real transcode through the VOD packager: every rendition, video and audio,
 //! gets the same segments (the transcoder announces audio first; video must lead).
 
-use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
 use crate::media::{Frame, Track};
+use crate::transcode::test_support::clip;
 use crate::transcode::{transcode_file, LadderSink, LadderSpec, RenditionSpec, SinkError};
 use crate::vod::{VodFile, VodPackager};
 
@@ -30,12 +30,10 @@ impl LadderSink for PackagingSink {
 #[test]
 fn transcoded_renditions_share_segment_boundaries() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("clip.mp4");
-    let ok = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
+    let Some(input) = clip(
+        dir.path(),
+        "clip.mp4",
+        &[
             "-f",
             "lavfi",
             "-i",
@@ -52,14 +50,10 @@ fn transcoded_renditions_share_segment_boundaries() {
             "ultrafast",
             "-c:a",
             "aac",
-        ])
-        .arg(&input)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIPPED: no ffmpeg");
+        ],
+    ) else {
         return;
-    }
+    };
     let spec = LadderSpec {
         renditions: vec![
             RenditionSpec::new("360p", 360, 700_000),

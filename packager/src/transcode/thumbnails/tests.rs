@@ -7,22 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::frames::FrameReader;
 use super::*;
-
-/// Makes a clip with the ffmpeg CLI; `None` (test skipped loudly) without it.
-fn clip(dir: &Path, name: &str, args: &[&str]) -> Option<PathBuf> {
-    let out = dir.join(name);
-    let ok = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .arg(&out)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIPPED: ffmpeg could not make {name}");
-        return None;
-    }
-    Some(out)
-}
+use crate::transcode::test_support::clip;
 
 /// An H.264 clip of `source` (a lavfi video graph) lasting `seconds`, key frame
 /// every `gop` frames and only there (no scene-cut key frames), with B-frames (so
