@@ -1,5 +1,9 @@
 // The admin page: everything goes through /api/v1 with the admin key as a bearer
 // token (kept in sessionStorage). Stream keys are shown once, when created or rotated.
+// Videos are uploaded with tus-js-client (tus 1.0, /api/v1/uploads) in 1 MiB PATCHes;
+// an interrupted upload (Pause, a lost connection, a closed tab) resumes from the
+// server's offset: tus-js-client keeps each upload's URL in localStorage under a
+// fingerprint of the file, and Upload looks for it first.
 'use strict';
 const keyInput = document.getElementById('admin-key');
 const statusEl = document.getElementById('admin-status');
@@ -53,10 +57,140 @@ async function refresh() {
   }
 }
 
+// ---- uploads and videos (issue 7)
+
+const UPLOAD_CHUNK_BYTES = 1024 * 1024;
+const uploadSection = document.getElementById('upload-section');
+const uploadStatus = document.getElementById('upload-status');
+const uploadProgress = document.getElementById('upload-progress');
+const uploadResult = document.getElementById('upload-result');
+const startButton = document.getElementById('upload-start');
+const pauseButton = document.getElementById('upload-pause');
+let currentUpload = null;
+
+const mb = (n) => (n / 1048576).toFixed(1);
+
+function uploadState(state, text) {
+  uploadSection.dataset.state = state;
+  uploadStatus.textContent = text;
+  startButton.disabled = state === 'uploading';
+  pauseButton.disabled = state !== 'uploading';
+}
+
+async function startUpload() {
+  const file = document.getElementById('upload-file').files[0];
+  if (!file) { uploadState('idle', 'choose a file first'); return; }
+  if (currentUpload) return;
+  const title = document.getElementById('upload-title').value.trim() || file.name;
+  const upload = new tus.Upload(file, {
+    endpoint: '/api/v1/uploads',
+    chunkSize: UPLOAD_CHUNK_BYTES,
+    retryDelays: [0, 1000, 3000, 5000],
+    headers: { Authorization: 'Bearer ' + keyInput.value },
+    metadata: {
+      filename: file.name,
+      filetype: file.type,
+      title,
+      description: document.getElementById('upload-description').value,
+      tags: document.getElementById('upload-tags').value,
+    },
+    removeFingerprintOnSuccess: true,
+    onProgress(sent, total) {
+      if (currentUpload !== upload) return; // paused: a late event must not undo that
+      uploadProgress.value = total ? (sent / total) * 100 : 0;
+      uploadState('uploading', mb(sent) + ' of ' + mb(total) + ' MB');
+      document.dispatchEvent(new CustomEvent('ferrocast-upload-progress', { detail: { sent, total } }));
+    },
+    onError(e) {
+      if (currentUpload !== upload) return;
+      currentUpload = null;
+      uploadState('failed', 'upload failed: ' + e.message + ' (Upload resumes it)');
+    },
+    onSuccess(payload) {
+      currentUpload = null;
+      const res = payload && payload.lastResponse;
+      const asset = res ? res.getHeader('Ferrocast-Asset') : null;
+      uploadProgress.value = 100;
+      uploadState('done', 'uploaded; processing is queued');
+      uploadResult.hidden = false;
+      uploadResult.dataset.asset = asset || '';
+      uploadResult.textContent = 'Uploaded "' + title + '"' + (asset ? ' as asset ' + asset : '');
+      refreshAssets();
+    },
+  });
+  currentUpload = upload;
+  uploadResult.hidden = true;
+  // The newest earlier attempt at this same file, if the server still has it.
+  const previous = await upload.findPreviousUploads();
+  previous.sort((a, b) => String(b.creationTime).localeCompare(String(a.creationTime)));
+  if (previous.length) {
+    upload.resumeFromPreviousUpload(previous[0]);
+    uploadSection.dataset.resumed = 'true';
+    uploadState('uploading', 'resuming an earlier upload of this file');
+  } else {
+    uploadSection.dataset.resumed = 'false';
+    uploadState('uploading', 'starting');
+  }
+  upload.start();
+}
+
+startButton.addEventListener('click', startUpload);
+pauseButton.addEventListener('click', () => {
+  if (!currentUpload) return;
+  // abort(false): stop sending (the connection of a PATCH in flight is cut) but keep
+  // the upload on the server, to resume later.
+  currentUpload.abort(false);
+  currentUpload = null;
+  uploadState('paused', 'paused at ' + uploadProgress.value.toFixed(0) + ' % (Upload resumes it)');
+});
+
+function assetProgress(a) {
+  if (!a.job || a.status === 'ready' || a.status === 'failed') return a.reason || '';
+  const eta = a.job.eta_s != null ? ', ' + Math.round(a.job.eta_s) + ' s left' : '';
+  return a.job.state + ' ' + a.job.progress_percent.toFixed(0) + ' %' + eta;
+}
+
+async function refreshAssets() {
+  try {
+    const { assets } = await api('GET', '/assets?limit=50');
+    // Progress (percent, ETA) is in each unfinished asset's own record.
+    const detailed = await Promise.all(assets.map((a) =>
+      a.status === 'uploaded' || a.status === 'processing'
+        ? api('GET', '/assets/' + a.id).catch(() => a) : a));
+    const rows = detailed.map((a) => {
+      const tr = document.createElement('tr');
+      tr.dataset.asset = a.id;
+      tr.dataset.status = a.status;
+      const actions = document.createElement('td');
+      if (a.status === 'ready') {
+        const play = document.createElement('a');
+        play.href = '/vod/' + a.id;
+        play.textContent = 'play';
+        actions.append(play, ' ');
+      }
+      const del = document.createElement('button');
+      del.textContent = 'Delete';
+      del.addEventListener('click', async () => {
+        if (!confirm('Delete "' + a.title + '" and its files?')) return;
+        try { await api('DELETE', '/assets/' + a.id); refreshAssets(); } catch (e) { statusEl.textContent = e.message; }
+      });
+      actions.append(del);
+      const duration = a.duration_s != null ? a.duration_s.toFixed(1) + ' s' : '';
+      tr.append(cell(a.title), cell(a.status), cell(assetProgress(a)), cell(duration),
+        cell(mb(a.size_bytes) + ' MB'), cell(String(a.views)), actions);
+      return tr;
+    });
+    document.getElementById('assets').replaceChildren(...rows);
+  } catch (e) {
+    statusEl.textContent = e.message;
+  }
+}
+
 document.getElementById('admin-login').addEventListener('click', () => {
   sessionStorage.setItem('ferrocast-admin-key', keyInput.value);
   statusEl.textContent = '';
   refresh();
+  refreshAssets();
 });
 document.getElementById('create-submit').addEventListener('click', async () => {
   const name = document.getElementById('create-name').value.trim();
@@ -75,5 +209,5 @@ document.getElementById('mint-submit').addEventListener('click', async () => {
     document.getElementById('minted-url').textContent = location.origin + '/watch/' + encodeURIComponent(channel) + '?token=' + encodeURIComponent(t.token);
   } catch (e) { statusEl.textContent = e.message; }
 });
-if (keyInput.value) refresh();
-setInterval(() => { if (keyInput.value) refresh(); }, 5000);
+if (keyInput.value) { refresh(); refreshAssets(); }
+setInterval(() => { if (keyInput.value) { refresh(); refreshAssets(); } }, 5000);

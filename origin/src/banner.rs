@@ -64,6 +64,12 @@ pub fn render(config: &Config, channels: &[BannerChannel], generated_demo_key: b
         out.push_str("(No [[channels]] configured and an empty catalog: the demo channel above was created with a generated key.\n It is kept in the catalog, and in demo-stream-key in the data dir so later runs can show it.)\n");
     }
     out.push_str(&format!(
+        "Pages: {scheme}://{http_host}/ (live channels, videos at /vod/<id>), {scheme}://{http_host}/admin\n"
+    ));
+    out.push_str(&format!(
+        "Upload videos: /admin, or any tus 1.0 client at {scheme}://{http_host}/api/v1/uploads (both need a key from [api] admin_keys)\n"
+    ));
+    out.push_str(&format!(
         "Metrics: {scheme}://{http_host}/metrics   Health: {scheme}://{http_host}/healthz\n"
     ));
     out

@@ -58,11 +58,62 @@ pub struct Config {
     pub packaging: PackagingConfig,
     /// `[api]`: the control plane's REST API.
     pub api: ApiConfig,
+    /// `[uploads]`: tus resumable uploads of VOD sources (issue 7).
+    pub uploads: UploadsConfig,
+    /// `[vod]`: VOD processing (issue 7).
+    pub vod: VodConfig,
     /// `[[channels]]`: channels and their stream keys.
     pub channels: Vec<ChannelConfig>,
     /// `[ladder]`: the ABR ladder (live renditions, and the VOD jobs' renditions).
     pub ladder: LadderConfig,
 }
+
+// --- [uploads] and [vod] (issue 7) ---
+
+/// Default `[uploads] max_bytes`: 10 GiB.
+pub const DEFAULT_UPLOAD_MAX_BYTES: u64 = 10 * 1024 * 1024 * 1024;
+/// Default `[uploads] expire_s`: an unfinished upload is kept for a day after its
+/// last write.
+pub const DEFAULT_UPLOAD_EXPIRE_S: u64 = 86_400;
+/// Default `[vod] job_concurrency`: one transcode at a time (each uses every core).
+pub const DEFAULT_VOD_JOB_CONCURRENCY: usize = 1;
+
+/// `[uploads]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadsConfig {
+    /// Largest upload accepted (`Upload-Length`), in bytes (`Tus-Max-Size`).
+    pub max_bytes: u64,
+    /// Seconds after its last write an unfinished upload is deleted.
+    pub expire_s: u64,
+}
+
+impl Default for UploadsConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: DEFAULT_UPLOAD_MAX_BYTES,
+            expire_s: DEFAULT_UPLOAD_EXPIRE_S,
+        }
+    }
+}
+
+/// `[vod]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VodConfig {
+    /// VOD jobs run at once.
+    pub job_concurrency: usize,
+}
+
+impl Default for VodConfig {
+    fn default() -> Self {
+        Self {
+            job_concurrency: DEFAULT_VOD_JOB_CONCURRENCY,
+        }
+    }
+}
+
+// --- end of [uploads] and [vod] ---
 
 /// `[http]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -316,6 +367,17 @@ impl Config {
                 "[rtmp] tls_listen needs [tls] cert and key or [tls.acme] names (RTMPS uses \
                  the origin's certificate)"
                     .into(),
+            ));
+        }
+        // [uploads] and [vod] (issue 7).
+        if self.uploads.max_bytes == 0 || self.uploads.expire_s == 0 {
+            return Err(ConfigError::Invalid(
+                "[uploads] max_bytes and expire_s must be at least 1".into(),
+            ));
+        }
+        if !(1..=64).contains(&self.vod.job_concurrency) {
+            return Err(ConfigError::Invalid(
+                "[vod] job_concurrency must be 1..=64".into(),
             ));
         }
         let mut names = std::collections::HashSet::new();

@@ -12,6 +12,8 @@
 //!   `PublishHandler`).
 //! - [`live_paths`] and [`live_upstream`]: the live URL scheme, served as the
 //!   delivery pipeline's `Upstream`, with LL-HLS blocking and LL-DASH streaming.
+//! - [`vod`]: VOD assets on disk (`/vod/{asset}/…`); [`origin_upstream`] sends
+//!   `/live/…` and `/vod/…` requests to the right one.
 //! - [`playback_signing`]: the Ed25519 key that signs playback tokens.
 //! - [`rate_meter`]: a channel's ingest bitrate.
 //! - [`pages`]: the viewer and admin web pages (hls.js embedded).
@@ -19,6 +21,7 @@
 //! - [`banner`]: what the binary prints at start.
 //! - [`webhooks`]: signed `stream.started` / `stream.ended` deliveries with retries.
 //! - [`server`]: starts listeners and runs until shutdown.
+//! - [`uploads`]: tus 1.0 resumable uploads of VOD sources (`/api/v1/uploads`).
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -33,9 +36,12 @@ pub mod ladder;
 pub mod live_paths;
 pub mod live_upstream;
 pub mod metrics;
+pub mod origin_upstream;
 pub mod pages;
 pub mod playback_signing;
 pub mod publishing;
 pub mod rate_meter;
 pub mod server;
+pub mod uploads;
+pub mod vod;
 pub mod webhooks;

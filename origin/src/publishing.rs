@@ -19,6 +19,7 @@ use crate::clock::now_ms;
 use crate::key_failures::KeyFailures;
 use crate::ladder::{LadderHandle, Ladders, LADDER_FINISH_WAIT};
 use crate::metrics::OriginMetrics;
+use crate::vod::live_to_vod::LiveToVod;
 use crate::webhooks::{Event, Webhooks};
 
 /// The RTMP application publishers must use (`rtmp://host/live/{key}`).
@@ -38,6 +39,8 @@ pub struct OriginPublishHandler {
     webhooks: Webhooks,
     /// The live ABR ladder, for channels with `ladder = true`.
     ladders: Option<Ladders>,
+    /// Live to VOD, for channels with `record = true`.
+    live_to_vod: Option<LiveToVod>,
 }
 
 impl OriginPublishHandler {
@@ -59,6 +62,7 @@ impl OriginPublishHandler {
             key_failures: Arc::default(),
             webhooks,
             ladders: None,
+            live_to_vod: None,
         }
     }
 
@@ -66,6 +70,13 @@ impl OriginPublishHandler {
     /// per publish session (see [`crate::ladder`]).
     pub fn with_ladders(mut self, ladders: Ladders) -> Self {
         self.ladders = Some(ladders);
+        self
+    }
+
+    /// Channels whose catalog record has `record = true` become a VOD asset per
+    /// stream (see [`crate::vod::live_to_vod`]).
+    pub fn with_live_to_vod(mut self, live_to_vod: LiveToVod) -> Self {
+        self.live_to_vod = Some(live_to_vod);
         self
     }
 }
@@ -106,6 +117,18 @@ async fn authorize(
     Ok(record)
 }
 
+/// A publish request let in.
+struct Accepted {
+    channel: Arc<Channel>,
+    session: u64,
+    /// A new stream (not a publisher back within the grace period).
+    fresh: bool,
+    /// The channel's `ladder` flag.
+    ladder: bool,
+    /// The channel's `record` flag (live to VOD).
+    record: bool,
+}
+
 /// Decides one publish request: [`authorize`], then whether the channel is free.
 async fn decide(
     request: &PublishRequest,
@@ -113,7 +136,7 @@ async fn decide(
     catalog: Catalog,
     runtime: &Handle,
     key_failures: &Mutex<KeyFailures>,
-) -> Result<(Arc<Channel>, u64, bool, bool), PublishRejection> {
+) -> Result<Accepted, PublishRejection> {
     let record = authorize(request, catalog, runtime, key_failures).await?;
     let channel = channels.ensure(&record.name);
     channel.set_token_required(record.playback == Playback::Token);
@@ -122,7 +145,13 @@ async fn decide(
     let session = channel
         .begin_publish()
         .ok_or_else(|| PublishRejection::AlreadyPublishing(channel.name.clone()))?;
-    Ok((channel, session, fresh, record.ladder))
+    Ok(Accepted {
+        channel,
+        session,
+        fresh,
+        ladder: record.ladder,
+        record: record.record,
+    })
 }
 
 /// Counts a refused publish attempt and logs it.
@@ -179,11 +208,21 @@ impl PublishHandler for OriginPublishHandler {
         let key_failures = self.key_failures.clone();
         let webhooks = self.webhooks.clone();
         let ladders = self.ladders.clone();
+        let live_to_vod = self.live_to_vod.clone();
         Box::pin(async move {
             match decide(&request, &channels, catalog, &runtime, &key_failures).await {
-                Ok((channel, session, fresh, ladder_on)) => {
+                Ok(Accepted {
+                    channel,
+                    session,
+                    fresh,
+                    ladder: ladder_on,
+                    record,
+                }) => {
                     if fresh {
                         webhooks.emit(Event::stream_started(&channel.name, now_ms()));
+                        if let Some(recorder) = live_to_vod.filter(|_| record) {
+                            recorder.start(channel.clone(), now_ms());
+                        }
                     }
                     tracing::info!(channel = %channel.name, peer = %request.peer, session, "publish accepted");
                     metrics.publishers.inc();

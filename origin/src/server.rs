@@ -22,9 +22,11 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::live_upstream::LiveUpstream;
 use crate::metrics::OriginMetrics;
+use crate::origin_upstream::OriginUpstream;
 use crate::pages::PageRoutes;
 use crate::playback_signing;
 use crate::publishing::OriginPublishHandler;
+use crate::vod::files::VodFiles;
 use crate::webhooks::Webhooks;
 
 /// Runs the origin until `shutdown` resolves.
@@ -73,8 +75,24 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         .await
         .with_context(|| format!("cannot listen on [http] listen = {}", config.http.listen))?;
 
+    // VOD uploads (issue 7): tus at /api/v1/uploads. A completed upload queues a job
+    // and wakes whoever waits on `vod_jobs` (the VOD job runner).
+    let vod_jobs = Arc::new(tokio::sync::Notify::new());
+    let uploads = crate::uploads::Uploads::new(
+        &config.uploads,
+        &config.storage.data_dir,
+        catalog.clone(),
+        &config.api.admin_keys,
+        vod_jobs.clone(),
+        &registry,
+    )
+    .context("setting up [uploads]")?;
+
     let ready = Arc::new(AtomicBool::new(false));
-    let upstream = Arc::new(LiveUpstream::new(channels.clone(), metrics.clone()));
+    let upstream = Arc::new(OriginUpstream::new(
+        LiveUpstream::new(channels.clone(), metrics.clone()),
+        VodFiles::new(&config.storage.data_dir),
+    ));
     let pipeline = {
         let ready = ready.clone();
         Arc::new(
@@ -92,6 +110,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                 )
                 .with_local_routes(Arc::new(RouteList(
                     vec![
+                        // Before the API, which would answer /api/v1/uploads with 404.
+                        Arc::new(crate::uploads::UploadRoutes(uploads.clone()))
+                            as Arc<dyn edge::pipeline::LocalRoutes>,
                         Arc::new(ControlRoutes(Arc::new(
                             ControlApi::new(
                                 catalog.clone(),
@@ -100,8 +121,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
                                 signing.clone(),
                                 chat.clone(),
                             )
+                            .with_data_dir(&config.storage.data_dir)
                             .with_ladder_default(config.ladder.live_default),
-                        ))) as Arc<dyn edge::pipeline::LocalRoutes>,
+                        ))),
                         Arc::new(ChatRoutes::new(chat.clone(), catalog.clone())),
                         Arc::new(PageRoutes::new(config.rtmp.listen.port())),
                     ]
@@ -113,6 +135,28 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         )
     };
     let webhooks = Webhooks::start(catalog.clone());
+    // VOD (issue 7): the job runner for uploads, and live to VOD for `record` channels.
+    let vod_metrics =
+        crate::vod::metrics::VodMetrics::register(&registry).context("registering VOD metrics")?;
+    let thumbnail_spec = Arc::new(packager::transcode::thumbnails::ThumbnailSpec::default());
+    crate::vod::live_to_vod::fail_interrupted(&catalog).await;
+    let live_to_vod = crate::vod::live_to_vod::LiveToVod {
+        catalog: catalog.clone(),
+        data_dir: config.storage.data_dir.clone(),
+        webhooks: webhooks.clone(),
+        metrics: vod_metrics.clone(),
+        thumbnails: thumbnail_spec.clone(),
+    };
+    let vod_runner = crate::vod::runner::JobRunner {
+        catalog: catalog.clone(),
+        data_dir: config.storage.data_dir.clone(),
+        ladder: Arc::new(crate::ladder::ladder_spec(&config.ladder)),
+        thumbnails: thumbnail_spec,
+        webhooks: webhooks.clone(),
+        metrics: vod_metrics,
+        wake: vod_jobs.clone(),
+        concurrency: config.vod.job_concurrency,
+    };
     let ladders = crate::ladder::Ladders::new(
         &config.ladder,
         crate::ladder::LadderMetrics::register(&registry).context("registering ladder metrics")?,
@@ -125,13 +169,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             metrics.clone(),
             Duration::from_secs_f64(config.packaging.reconnect_grace_s),
         )
-        .with_ladders(ladders),
+        .with_ladders(ladders)
+        .with_live_to_vod(live_to_vod),
     );
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    let upload_sweeper = uploads.start_sweeper(stop_rx.clone());
+    let vod_workers = vod_runner.start(stop_rx.clone()).await;
     // Certificate reloads (SIGHUP, changed files) and ACME renewals.
     let tls_task = match &certificates {
         Some(c) => Some(
@@ -225,6 +272,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     }
     if let Some(task) = tls_task {
         let _ = task.await;
+    }
+    let _ = upload_sweeper.await;
+    for worker in vod_workers {
+        let _ = worker.await;
     }
     catalog.close().await;
     tracing::info!("shutdown complete");

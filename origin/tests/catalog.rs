@@ -3,80 +3,13 @@
 //! starts on loopback). Without that variable the PostgreSQL half is skipped with a
 //! message, unless `FERROCAST_REQUIRE_POSTGRES=1`, which makes it fail.
 
+mod common;
+
+use common::TestDb;
 use std::sync::Arc;
 
-use origin::catalog::{Catalog, CatalogError, ChannelUpdate, NewChannel, Playback};
+use origin::catalog::{CatalogError, ChannelUpdate, NewChannel, Playback};
 use origin::config::ChannelConfig;
-use sqlx::Executor;
-
-/// A database for one test; PostgreSQL databases are dropped at the end.
-struct TestDb {
-    url: String,
-    data_dir: tempfile::TempDir,
-    pg_admin: Option<(String, String)>,
-}
-
-impl TestDb {
-    fn sqlite() -> Self {
-        Self {
-            url: "sqlite://catalog.db".into(),
-            data_dir: tempfile::tempdir().unwrap(),
-            pg_admin: None,
-        }
-    }
-
-    async fn postgres() -> Option<Self> {
-        let Ok(base) = std::env::var("FERROCAST_TEST_POSTGRES_URL") else {
-            if std::env::var("FERROCAST_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-                panic!("FERROCAST_REQUIRE_POSTGRES=1 but FERROCAST_TEST_POSTGRES_URL is unset");
-            }
-            eprintln!("PostgreSQL half skipped: FERROCAST_TEST_POSTGRES_URL is unset (./dev test sets it)");
-            return None;
-        };
-        sqlx::any::install_default_drivers();
-        let name = format!("fc_test_{}", rand_suffix());
-        let admin = sqlx::AnyPool::connect(&base)
-            .await
-            .expect("connect to test PostgreSQL");
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
-        admin.close().await;
-        let (prefix, _) = base.rsplit_once('/').expect("URL with a database");
-        Some(Self {
-            url: format!("{prefix}/{name}"),
-            data_dir: tempfile::tempdir().unwrap(),
-            pg_admin: Some((base, name)),
-        })
-    }
-
-    async fn open(&self) -> Catalog {
-        Catalog::open(&self.url, self.data_dir.path())
-            .await
-            .unwrap()
-    }
-
-    async fn drop_pg(self) {
-        if let Some((base, name)) = self.pg_admin {
-            let admin = sqlx::AnyPool::connect(&base).await.unwrap();
-            admin
-                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                .await
-                .unwrap();
-            admin.close().await;
-        }
-    }
-}
-
-fn rand_suffix() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{}_{}", std::process::id(), nanos % 1_000_000_000)
-}
 
 fn new_channel(name: &str) -> NewChannel {
     NewChannel {
@@ -87,29 +20,6 @@ fn new_channel(name: &str) -> NewChannel {
         ladder: false,
         record: false,
     }
-}
-
-/// Runs `body` against SQLite, then PostgreSQL when available.
-macro_rules! both_backends {
-    ($name:ident) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test]
-            async fn sqlite() {
-                let db = TestDb::sqlite();
-                super::$name(&db).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                if let Some(db) = TestDb::postgres().await {
-                    super::$name(&db).await;
-                    db.drop_pg().await;
-                }
-            }
-        }
-    };
 }
 
 both_backends!(crud_and_stream_keys);

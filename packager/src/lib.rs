@@ -29,3 +29,4 @@ pub mod live;
 pub mod media;
 #[cfg(feature = "transcode")]
 pub mod transcode;
+pub mod vod;

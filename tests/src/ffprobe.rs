@@ -145,3 +145,24 @@ fn packet(v: &Value) -> Packet {
             .unwrap_or(0),
     }
 }
+
+/// `ffprobe -show_entries ENTRIES -of json URL` on a playlist, MPD or file served
+/// over HTTP: the parsed JSON.
+pub fn probe_url(url: &str, entries: &str) -> Result<Value> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", entries, "-of", "json", url])
+        .output()
+        .context("running ffprobe")?;
+    if !out.status.success() {
+        bail!("ffprobe {url}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// `format.duration` of a [`probe_url`] answer (asked with `format=duration`).
+pub fn format_duration(v: &Value) -> Result<f64> {
+    Ok(v["format"]["duration"]
+        .as_str()
+        .context("no format duration")?
+        .parse()?)
+}

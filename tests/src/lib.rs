@@ -44,3 +44,4 @@ pub mod rtmp_raw;
 pub mod srt;
 pub mod tls_client;
 pub mod tools;
+pub mod vod;

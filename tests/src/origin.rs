@@ -160,6 +160,7 @@ pub struct Origin {
     pub config: OriginConfig,
     proc: Supervised,
     dir: tempfile::TempDir,
+    restarts: u32,
 }
 
 impl Origin {
@@ -179,17 +180,7 @@ impl Origin {
             &cfg_path,
             config.to_toml(http, rtmp, [ports[2], ports[3], ports[4]], &data_dir),
         )?;
-        let proc = Supervised::spawn(
-            "ferrocast-origin",
-            &bin,
-            &["--config".into(), cfg_path.display().to_string()],
-            &[
-                ("RUST_LOG".into(), config.rust_log.clone()),
-                ("NO_COLOR".into(), "1".into()),
-            ],
-            &dir.path().join("origin.stdout.log"),
-            &dir.path().join("origin.stderr.log"),
-        )?;
+        let proc = spawn_origin(&bin, dir.path(), &config.rust_log, "")?;
         let srt: SocketAddr = format!("127.0.0.1:{}", ports[3]).parse()?;
         let mut origin = Self {
             http,
@@ -198,6 +189,7 @@ impl Origin {
             config,
             proc,
             dir,
+            restarts: 0,
         };
         origin.wait_healthy()?;
         eprintln!(
@@ -208,6 +200,26 @@ impl Origin {
             origin.dir.path().display()
         );
         Ok(origin)
+    }
+
+    /// Stops the origin (SIGKILL when `hard`, else SIGTERM with a 10 s grace) and
+    /// starts it again on the same configuration, ports and data directory; waits
+    /// for `/healthz`. Its log is then the new process's.
+    pub fn restart(&mut self, hard: bool) -> Result<()> {
+        if hard {
+            self.proc.kill_hard()?;
+        } else {
+            self.proc.stop(Duration::from_secs(10))?;
+        }
+        self.restarts += 1;
+        let suffix = format!(".{}", self.restarts);
+        self.proc = spawn_origin(
+            &origin_binary()?,
+            self.dir.path(),
+            &self.config.rust_log,
+            &suffix,
+        )?;
+        self.wait_healthy()
     }
 
     fn wait_healthy(&mut self) -> Result<()> {
@@ -317,6 +329,25 @@ impl Drop for Origin {
             }
         }
     }
+}
+
+/// Spawns `ferrocast-origin --config {dir}/origin.toml`, logging to
+/// `origin.stdout{suffix}.log` / `origin.stderr{suffix}.log` in `dir`.
+fn spawn_origin(bin: &Path, dir: &Path, rust_log: &str, suffix: &str) -> Result<Supervised> {
+    Supervised::spawn(
+        "ferrocast-origin",
+        bin,
+        &[
+            "--config".into(),
+            dir.join("origin.toml").display().to_string(),
+        ],
+        &[
+            ("RUST_LOG".into(), rust_log.to_owned()),
+            ("NO_COLOR".into(), "1".into()),
+        ],
+        &dir.join(format!("origin.stdout{suffix}.log")),
+        &dir.join(format!("origin.stderr{suffix}.log")),
+    )
 }
 
 /// Removes ANSI colour escapes (`ESC [ … m`).

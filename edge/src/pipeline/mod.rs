@@ -58,7 +58,7 @@ use crate::body::ResponseBody;
 use crate::metrics::{HttpMetrics, MetricsError};
 use crate::upstream::{ObjectKind, Upstream, UpstreamRequest};
 
-pub use request_body::{BodyReadError, RequestBody};
+pub use request_body::{BodyReadError, RequestBody, StreamedBody};
 pub use request_filter::RequestError;
 
 /// Decides what `/readyz` answers: `true` → 200, `false` → 503.

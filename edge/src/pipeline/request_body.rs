@@ -6,6 +6,10 @@
 //! [`RequestBody::read_to_limit`]: bounded in size (413) and in time (408), so a
 //! client that trickles a body cannot hold a task. An unread body is dropped with the
 //! request, as before (hyper then closes an HTTP/1.1 connection after the response).
+//!
+//! A route that stores large bodies (tus uploads) takes the body with
+//! [`RequestBody::take_stream`] instead and reads it frame by frame, bounding size and
+//! time itself, so the whole body is never in memory.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,6 +20,9 @@ use http_body_util::BodyExt;
 
 type DynBody =
     http_body_util::combinators::UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+
+/// A request body read frame by frame ([`RequestBody::take_stream`]).
+pub type StreamedBody = DynBody;
 
 /// A request body that can be taken once. Cloning shares the same body.
 #[derive(Clone)]
@@ -59,6 +66,16 @@ impl RequestBody {
     /// An empty body (tests, transports without bodies).
     pub fn empty() -> Self {
         Self::new(http_body_util::Empty::<Bytes>::new())
+    }
+
+    /// Takes the body to read it frame by frame (`http_body_util::BodyExt::frame`);
+    /// the caller bounds its size and the time between frames.
+    pub fn take_stream(&self) -> Result<StreamedBody, BodyReadError> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or(BodyReadError::Taken)
     }
 
     /// Reads the whole body, at most `limit` bytes, within `timeout`.

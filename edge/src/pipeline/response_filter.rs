@@ -242,12 +242,13 @@ fn joined(headers: &HeaderMap, name: &http::HeaderName) -> Option<String> {
     (!values.is_empty()).then(|| values.join(", "))
 }
 
+/// A local route may expose more fields (a tus upload's `Location`, `Upload-Offset`):
+/// its own `Access-Control-Expose-Headers` is kept.
 fn add_cors(headers: &mut HeaderMap) {
     headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    headers.insert(
-        ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static(EXPOSE_HEADERS),
-    );
+    headers
+        .entry(ACCESS_CONTROL_EXPOSE_HEADERS)
+        .or_insert(HeaderValue::from_static(EXPOSE_HEADERS));
     headers.insert(
         http::header::HeaderName::from_static("timing-allow-origin"),
         HeaderValue::from_static("*"),

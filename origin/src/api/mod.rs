@@ -8,7 +8,9 @@
 //! - Reads are public (nothing secret is returned); every write needs
 //!   `Authorization: Bearer <key>` with a key from `[api] admin_keys` ([`edge::admin_keys`]).
 //! - [`channels`] answers `/api/v1/channels…`, [`tokens`] `/api/v1/tokens…`,
-//!   [`webhooks`] `/api/v1/webhooks…` (reads too need the admin key); [`ROUTES`] lists every route and
+//!   [`webhooks`] `/api/v1/webhooks…` (reads too need the admin key), [`assets`]
+//!   `/api/v1/assets…` (VOD; public reads see ready assets only); `/api/v1/uploads…`
+//!   (tus) is answered by [`crate::uploads`] ahead of these routes; [`ROUTES`] lists every route and
 //!   `openapi.json` documents them (a test keeps the two equal).
 //! - Responses are `Cache-Control: no-store`.
 
@@ -16,6 +18,7 @@
 // once per request, so the large `Err` is not worth a box.
 #![allow(clippy::result_large_err)]
 
+pub mod assets;
 pub mod channels;
 pub mod chat;
 pub mod json;
@@ -50,6 +53,8 @@ pub struct ControlApi {
     pub(crate) chat: Arc<crate::chat::Chat>,
     /// Chat tokens handed out per client address.
     pub(crate) chat_token_rate: std::sync::Mutex<crate::chat::rate::RateLimiter<std::net::IpAddr>>,
+    /// VOD assets (issue 7).
+    pub(crate) assets: assets::AssetsState,
     /// `ladder` of channels created without one (`[ladder] live_default`).
     pub(crate) ladder_default: bool,
 }
@@ -74,6 +79,7 @@ impl ControlApi {
                 CHAT_TOKENS_BURST,
                 CHAT_TOKENS_PER_SECOND,
             )),
+            assets: assets::AssetsState::default(),
             ladder_default: false,
         }
     }
@@ -81,6 +87,12 @@ impl ControlApi {
     /// Channels created without a `ladder` field get `on` (`[ladder] live_default`).
     pub fn with_ladder_default(mut self, on: bool) -> Self {
         self.ladder_default = on;
+        self
+    }
+
+    /// Deleting an asset also deletes `{data_dir}/vod/{id}` (issue 7).
+    pub fn with_data_dir(mut self, data_dir: &std::path::Path) -> Self {
+        self.assets.data_dir = Some(data_dir.to_owned());
         self
     }
 }
@@ -101,12 +113,18 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/tokens/public-key", "GET"),
     ("/webhooks", "GET, POST"),
     ("/webhooks/{id}", "DELETE"),
+    // VOD (issue 7). The uploads routes are answered by `crate::uploads::UploadRoutes`.
+    ("/assets", "GET"),
+    ("/assets/{id}", "GET, PATCH, DELETE"),
+    ("/assets/{id}/views", "POST"),
+    ("/uploads", "POST, OPTIONS"),
+    ("/uploads/{id}", "HEAD, PATCH, DELETE, OPTIONS"),
 ];
 
 /// Routes whose reads need the admin key too.
 const PRIVATE_READS: &[&str] = &["/webhooks"];
 /// Writes anyone may make (rate-limited per address instead).
-const PUBLIC_WRITES: &[&str] = &["/channels/{name}/chat-token"];
+const PUBLIC_WRITES: &[&str] = &["/channels/{name}/chat-token", "/assets/{id}/views"];
 
 /// The OpenAPI 3.1 document of this API.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
@@ -137,6 +155,11 @@ fn template_of(rest: &str) -> Option<(&'static str, Option<String>)> {
         ["tokens", "public-key"] => Some(("/tokens/public-key", None)),
         ["webhooks"] | ["webhooks", ""] => Some(("/webhooks", None)),
         ["webhooks", id] => Some(("/webhooks/{id}", Some((*id).to_owned()))),
+        ["assets"] | ["assets", ""] => Some(("/assets", None)),
+        ["assets", id] => Some(("/assets/{id}", Some((*id).to_owned()))),
+        ["assets", id, "views"] => Some(("/assets/{id}/views", Some((*id).to_owned()))),
+        ["uploads"] | ["uploads", ""] => Some(("/uploads", None)),
+        ["uploads", id] => Some(("/uploads/{id}", Some((*id).to_owned()))),
         _ => None,
     }
 }
@@ -176,6 +199,8 @@ impl LocalRoutes for ControlRoutes {
         let method = ctx.method.clone();
         let body = ctx.body.clone();
         let peer = ctx.peer;
+        let query = ctx.query.clone();
+        let admin = self.0.admin.check(ctx) == edge::admin_keys::Authorisation::Admin;
         Some(Box::pin(async move {
             if template == "/openapi.json" {
                 let mut r = json::json(StatusCode::OK, &());
@@ -190,6 +215,23 @@ impl LocalRoutes for ControlRoutes {
                 "/webhooks" if method == Method::GET => webhooks::list(&api).await,
                 "/webhooks" => webhooks::create(&api, body).await,
                 "/webhooks/{id}" => webhooks::delete(&api, name.as_deref().unwrap_or("")).await,
+                "/assets" => assets::list(&api, query.as_deref(), admin).await,
+                "/assets/{id}" => {
+                    let id = name.as_deref().unwrap_or("");
+                    match method {
+                        Method::GET => assets::get(&api, id, admin).await,
+                        Method::PATCH => assets::edit(&api, id, body).await,
+                        _ => assets::delete(&api, id).await,
+                    }
+                }
+                "/assets/{id}/views" => {
+                    assets::count_view(&api, name.as_deref().unwrap_or(""), peer).await
+                }
+                // Served by `crate::uploads::UploadRoutes`, which comes first.
+                "/uploads" | "/uploads/{id}" => error(
+                    StatusCode::NOT_FOUND,
+                    "uploads are not enabled on this server",
+                ),
                 "/channels/{name}/chat-token" => {
                     chat::issue_token(&api, name.as_deref().unwrap_or(""), peer, body).await
                 }

@@ -7,7 +7,7 @@
 //! | `POST /webhooks` `{"url", "events"}` | subscribe | 201 webhook + `secret` (shown once) |
 //! | `DELETE /webhooks/{id}` | unsubscribe | 204 / 404 |
 //!
-//! Events: `stream.started`, `stream.ended`, `vod.ready` ([`crate::webhooks`]).
+//! Events: `stream.started`, `stream.ended`, `vod.ready`, `vod.failed` ([`crate::webhooks`]).
 
 use edge::pipeline::RequestBody;
 use edge::upstream::UpstreamResponse;

@@ -1,4 +1,5 @@
-//! The catalog: channels and their stream keys, kept in a database.
+//! The catalog: channels and their stream keys, VOD assets and jobs, kept in a
+//! database.
 //!
 //! - **SQLite** is the embedded default: `[database] url = "sqlite://ferrocast.db"`
 //!   names a file inside `[storage] data_dir`, opened in WAL mode so readers never
@@ -12,13 +13,20 @@
 //! - [`stream_key`]: generating, hashing and comparing stream keys;
 //! - [`channel_store`]: the channel queries ([`ChannelRecord`]);
 //! - [`webhook_store`]: webhook subscriptions;
-//! - [`database_url`]: where a configured URL points.
+//! - [`database_url`]: where a configured URL points;
+//! - [`asset_record`] (what an asset is), [`asset_store`] (its queries),
+//!   [`asset_search`] (full-text search), [`job_store`]: VOD assets and their
+//!   processing jobs (issue 7).
 //!
 //! Channels from `[[channels]]` are created at start when missing ([`Catalog::bootstrap`]);
 //! from then on the catalog, not the config file, holds the keys.
 
+pub mod asset_record;
+pub mod asset_search;
+pub mod asset_store;
 pub mod channel_store;
 pub mod database_url;
+pub mod job_store;
 pub mod stream_key;
 pub mod webhook_store;
 
@@ -31,6 +39,11 @@ use sqlx::{AnyPool, Executor};
 pub use channel_store::{ChannelRecord, ChannelUpdate, NewChannel, Playback};
 pub use database_url::{Backend, DatabaseUrlError};
 pub use webhook_store::WebhookRecord;
+// VOD assets and jobs (issue 7).
+pub use asset_store::{
+    AssetMedia, AssetOrigin, AssetQuery, AssetRecord, AssetStatus, AssetUpdate, NewAsset,
+};
+pub use job_store::{JobRecord, JobState};
 
 use crate::config::ChannelConfig;
 
@@ -114,6 +127,8 @@ impl Catalog {
             }
         };
         sqlx::migrate!("./migrations").run(&pool).await?;
+        // The full-text index differs per database (issue 7).
+        asset_search::create_search_index(&pool, target.backend).await?;
         Ok(Self {
             pool,
             backend: target.backend,

@@ -4,11 +4,13 @@
 //! |---|---|
 //! | `/` | channels live now (title cards), then every channel |
 //! | `/watch/{channel}` | player (hls.js, or Safari's native HLS) with live badge, latency and chat; `?token=` for token channels |
-//! | `/admin` | channels, create and rotate keys (shown once, with OBS settings), mint playback tokens |
-//! | `/assets/{file}` | the pages' CSS and scripts, and hls.js (vendored from npm, see `scripts/vendor-hls.sh`) |
+//! | `/admin` | channels, create and rotate keys (shown once, with OBS settings), mint playback tokens; upload videos (tus-js-client, resumable) and list them with their status and progress |
+//! | `/vod/{asset}` | a VOD asset: player (hls.js or native HLS) with quality selector and thumbnail previews on the seek bar, processing progress or failure reason, title, description, tags, views |
+//! | `/assets/{file}` | the pages' CSS and scripts, hls.js and tus-js-client (vendored from npm, see `scripts/vendor-hls.sh`, `scripts/vendor-tus.sh`) |
 //!
 //! The pages are static HTML whose scripts talk to the REST API; the only server-side
-//! substitution is the channel name (validated, then HTML-escaped) and the RTMP port.
+//! substitution is the channel name or asset id (validated, then HTML-escaped) and the
+//! RTMP port. `/vod/{asset}/…` (the asset's media files) is not a page.
 //! Chat text is only ever inserted with `textContent`.
 
 use bytes::Bytes;
@@ -22,6 +24,10 @@ use crate::config::is_valid_channel_name;
 const INDEX_HTML: &str = include_str!("../../assets/index.html");
 const WATCH_HTML: &str = include_str!("../../assets/watch.html");
 const ADMIN_HTML: &str = include_str!("../../assets/admin.html");
+const VOD_HTML: &str = include_str!("../../assets/vod.html");
+
+/// Longest asset id the VOD page accepts.
+const MAX_ASSET_ID_LEN: usize = 64;
 
 /// `(file, content type, bytes)` served under `/assets/`.
 const ASSETS: &[(&str, &str, &[u8])] = &[
@@ -46,9 +52,25 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../assets/admin.js"),
     ),
     (
+        "vod.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/vod.js"),
+    ),
+    (
+        "vod.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/vod.css"),
+    ),
+    (
         "hls.min.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/vendor/hls.min.js"),
+    ),
+    // tus-js-client for the admin page's uploads (scripts/vendor-tus.sh).
+    (
+        "tus.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/vendor/tus.min.js"),
     ),
 ];
 
@@ -80,6 +102,16 @@ impl PageRoutes {
             return Some(html(
                 WATCH_HTML.replace("{{CHANNEL}}", &escape_html(channel)),
             ));
+        }
+        if let Some(asset) = path.strip_prefix("/vod/") {
+            // `/vod/{asset}/…` are the asset's files, served by the VOD routes.
+            if asset.is_empty() || asset.contains('/') {
+                return None;
+            }
+            if !is_page_asset_id(asset) {
+                return Some(error(StatusCode::NOT_FOUND, "no such asset"));
+            }
+            return Some(html(VOD_HTML.replace("{{ASSET}}", &escape_html(asset))));
         }
         let file = path.strip_prefix("/assets/")?;
         Some(match ASSETS.iter().find(|(name, _, _)| *name == file) {
@@ -126,6 +158,15 @@ fn html(body: String) -> UpstreamResponse {
         headers,
         body: UpstreamBody::Full(Bytes::from(body)),
     }
+}
+
+/// Asset ids are lowercase letters and digits (the catalog makes 16 of them); the
+/// page checks only the shape, the API says whether it exists.
+fn is_page_asset_id(id: &str) -> bool {
+    (1..=MAX_ASSET_ID_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -176,5 +217,60 @@ mod tests {
             escape_html("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
+    }
+
+    #[test]
+    fn the_vod_page_is_its_asset_only_and_leaves_media_files_alone() {
+        let p = PageRoutes::new(1935);
+        let page = p.page("/vod/abc123def456ghi7").unwrap();
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(page.content_type, "text/html; charset=utf-8");
+        let html = body(&page);
+        assert!(html.contains("data-asset=\"abc123def456ghi7\""), "{html}");
+        assert!(html.contains("/assets/vod.js") && html.contains("/assets/hls.min.js"));
+        assert!(!html.contains("{{ASSET}}"));
+        for bad in [
+            "/vod/<script>",
+            "/vod/ABC",
+            "/vod/a%2Fb",
+            "/vod/a.b",
+            &format!("/vod/{}", "a".repeat(65)),
+        ] {
+            assert_eq!(p.page(bad).unwrap().status, StatusCode::NOT_FOUND, "{bad}");
+        }
+        // The asset's files and the bare prefix belong to the VOD file routes.
+        for media in [
+            "/vod/abc123/master.m3u8",
+            "/vod/abc123/720p/seg1.m4s",
+            "/vod/abc123/",
+            "/vod/",
+        ] {
+            assert!(p.page(media).is_none(), "{media}");
+        }
+        for asset in ["/assets/vod.js", "/assets/vod.css"] {
+            assert_eq!(p.page(asset).unwrap().status, StatusCode::OK, "{asset}");
+        }
+    }
+
+    #[test]
+    fn the_vod_script_sets_text_only_with_text_content() {
+        let js = std::str::from_utf8(
+            ASSETS
+                .iter()
+                .find(|(name, _, _)| *name == "vod.js")
+                .unwrap()
+                .2,
+        )
+        .unwrap();
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+        ] {
+            assert!(!js.contains(sink), "vod.js uses {sink}");
+        }
+        assert!(js.contains("window.__ferrocastVod"));
     }
 }

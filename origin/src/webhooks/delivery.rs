@@ -62,12 +62,7 @@ impl std::fmt::Display for AttemptError {
 /// Delivers `event` to `hook`, retrying; logs the outcome (never the secret).
 pub async fn deliver(client: &WebhookClient, hook: &WebhookRecord, event: &Event) {
     let id = stream_key::generate()[..20].to_owned();
-    let body = serde_json::json!({
-        "id": id,
-        "event": event.event,
-        "channel": event.channel,
-        "at_ms": event.at_ms,
-    });
+    let body = event.body(&id);
     let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
     let mut delay = FIRST_RETRY_DELAY;
     for attempt in 1..=MAX_ATTEMPTS {

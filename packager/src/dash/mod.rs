@@ -10,7 +10,7 @@
 //! one part after it starts, and the server delivers it chunk by chunk
 //! (`availabilityTimeComplete="false"`).
 
-mod mpd;
+pub(crate) mod mpd;
 #[cfg(test)]
 mod tests;
 

@@ -23,7 +23,7 @@ use crate::language;
 use crate::live::timeline::{rescale, US};
 use crate::live::wallclock::{iso8601_ms, xs_duration};
 use crate::live::{Epoch, LiveStream, Rendition, Segment};
-use crate::media::MediaKind;
+use crate::media::{MediaKind, Track};
 
 /// `MPD@profiles`: ISO live profile and DASH-IF simple interoperability.
 pub const PROFILES: &str =
@@ -143,25 +143,30 @@ fn period(out: &mut String, stream: &LiveStream, epoch: &Epoch, end_msn: u64) {
             continue;
         }
         as_id += 1;
-        let lang = r
-            .track
-            .language
-            .as_deref()
-            .map(|l| format!(" lang=\"{}\"", xml_escape(&language::bcp47(l))))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "    <AdaptationSet id=\"{as_id}\" contentType=\"audio\" mimeType=\"audio/mp4\"{lang} segmentAlignment=\"true\" startWithSAP=\"1\">"
-        );
+        audio_adaptation_set_start(out, as_id, &r.track);
         representation(out, r, &segs, epoch);
         out.push_str("    </AdaptationSet>\n");
     }
     out.push_str("  </Period>\n");
 }
 
+/// The start tag of an audio AdaptationSet (one per audio rendition, with its
+/// language when known).
+pub(crate) fn audio_adaptation_set_start(out: &mut String, id: u32, track: &Track) {
+    let lang = track
+        .language
+        .as_deref()
+        .map(|l| format!(" lang=\"{}\"", xml_escape(&language::bcp47(l))))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "    <AdaptationSet id=\"{id}\" contentType=\"audio\" mimeType=\"audio/mp4\"{lang} segmentAlignment=\"true\" startWithSAP=\"1\">"
+    );
+}
+
 /// The caption `Accessibility` descriptors of a video AdaptationSet (they precede
 /// its Representations in the schema's element order).
-fn accessibility(out: &mut String, captions: CaptionServices) {
+pub(crate) fn accessibility(out: &mut String, captions: CaptionServices) {
     let cc: Vec<String> = captions
         .cea608_channels()
         .map(|c| format!("CC{c}=und"))
@@ -185,30 +190,7 @@ fn accessibility(out: &mut String, captions: CaptionServices) {
 fn representation(out: &mut String, r: &Rendition, segs: &[&Segment], epoch: &Epoch) {
     let Some(first) = segs.first() else { return };
     let bandwidth = r.bandwidth().max(r.average_bandwidth()).max(1);
-    let _ = write!(
-        out,
-        "      <Representation id=\"{}\" codecs=\"{}\" bandwidth=\"{bandwidth}\"",
-        r.name,
-        r.track.codec.codec_string()
-    );
-    if let Some(v) = r.track.codec.video_info() {
-        let _ = write!(out, " width=\"{}\" height=\"{}\"", v.width, v.height);
-        if let Some(fps) = r.frame_rate() {
-            let _ = write!(out, " frameRate=\"{}\"", frame_rate(fps));
-        }
-    }
-    let audio = r.track.codec.audio_info();
-    if let Some(a) = audio {
-        let _ = write!(out, " audioSamplingRate=\"{}\"", a.sample_rate);
-    }
-    out.push_str(">\n");
-    if let Some(a) = audio {
-        let _ = writeln!(
-            out,
-            "        <AudioChannelConfiguration schemeIdUri=\"urn:mpeg:dash:23003:3:audio_channel_configuration:2011\" value=\"{}\"/>",
-            a.channels
-        );
-    }
+    representation_head(out, &r.name, &r.track, bandwidth, r.frame_rate());
     let c = &r.config;
     let ato = f64::from(c.segment_target_ms.saturating_sub(c.part_target_ms)) / 1000.0;
     let _ = writeln!(
@@ -221,22 +203,71 @@ fn representation(out: &mut String, r: &Rendition, segs: &[&Segment], epoch: &Ep
         first.msn,
         rescale(epoch.start_us, US, r.timescale).max(0),
     );
-    out.push_str("          <SegmentTimeline>\n");
     let target_ticks = u64::from(c.segment_target_ms) * u64::from(r.timescale) / 1000;
-    // (t, d, repeat) runs; the segment in progress gets its expected duration.
+    // The segment in progress gets its expected duration.
+    segment_timeline(
+        out,
+        segs.iter().map(|s| {
+            let d = if s.complete {
+                s.duration_ticks
+            } else {
+                s.duration_ticks.max(target_ticks)
+            };
+            (s.start_dts, d)
+        }),
+    );
+    out.push_str("        </SegmentTemplate>\n      </Representation>\n");
+}
+
+/// The `Representation` start tag for `track` (codecs, bandwidth, picture size and
+/// frame rate, or sampling rate) and, for audio, its `AudioChannelConfiguration`.
+pub(crate) fn representation_head(
+    out: &mut String,
+    id: &str,
+    track: &Track,
+    bandwidth: u64,
+    frame_rate_fps: Option<f64>,
+) {
+    let _ = write!(
+        out,
+        "      <Representation id=\"{}\" codecs=\"{}\" bandwidth=\"{bandwidth}\"",
+        xml_escape(id),
+        track.codec.codec_string()
+    );
+    if let Some(v) = track.codec.video_info() {
+        let _ = write!(out, " width=\"{}\" height=\"{}\"", v.width, v.height);
+        if let Some(fps) = frame_rate_fps {
+            let _ = write!(out, " frameRate=\"{}\"", frame_rate(fps));
+        }
+    }
+    let audio = track.codec.audio_info();
+    if let Some(a) = audio {
+        let _ = write!(out, " audioSamplingRate=\"{}\"", a.sample_rate);
+    }
+    out.push_str(">\n");
+    if let Some(a) = audio {
+        let _ = writeln!(
+            out,
+            "        <AudioChannelConfiguration schemeIdUri=\"urn:mpeg:dash:23003:3:audio_channel_configuration:2011\" value=\"{}\"/>",
+            a.channels
+        );
+    }
+}
+
+/// A `SegmentTimeline` of `(start, duration)` pairs (ISO/IEC 23009-1 §5.3.9.6):
+/// equal consecutive durations become one `S` with `@r`, and `@t` is written only
+/// where a segment does not start where the previous one ended.
+pub(crate) fn segment_timeline(out: &mut String, segments: impl Iterator<Item = (u64, u64)>) {
+    out.push_str("          <SegmentTimeline>\n");
+    // (t, d, repeat) runs.
     let mut runs: Vec<(u64, u64, u32)> = Vec::new();
     let mut expected_t = None;
-    for s in segs {
-        let d = if s.complete {
-            s.duration_ticks
-        } else {
-            s.duration_ticks.max(target_ticks)
-        };
+    for (t, d) in segments {
         match runs.last_mut() {
-            Some(run) if run.1 == d && expected_t == Some(s.start_dts) => run.2 += 1,
-            _ => runs.push((s.start_dts, d, 0)),
+            Some(run) if run.1 == d && expected_t == Some(t) => run.2 += 1,
+            _ => runs.push((t, d, 0)),
         }
-        expected_t = Some(s.start_dts + d);
+        expected_t = Some(t + d);
     }
     let mut next_t = None;
     for (t, d, rep) in runs {
@@ -251,13 +282,11 @@ fn representation(out: &mut String, r: &Rendition, segs: &[&Segment], epoch: &Ep
         out.push_str("/>\n");
         next_t = Some(t + d * (u64::from(rep) + 1));
     }
-    out.push_str(
-        "          </SegmentTimeline>\n        </SegmentTemplate>\n      </Representation>\n",
-    );
+    out.push_str("          </SegmentTimeline>\n");
 }
 
 /// `frameRate` (ISO/IEC 23009-1 §5.3.7.2, a FrameRateType): `30`, `30000/1001`.
-fn frame_rate(fps: f64) -> String {
+pub(crate) fn frame_rate(fps: f64) -> String {
     let whole = fps.round();
     if (fps - whole).abs() < 0.01 {
         return format!("{}", whole as u64);
@@ -270,7 +299,7 @@ fn frame_rate(fps: f64) -> String {
 }
 
 /// Escapes text for an XML attribute value.
-fn xml_escape(s: &str) -> String {
+pub(crate) fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('"', "&quot;")
         .replace('<', "&lt;")

@@ -31,7 +31,7 @@ pub use lookup::{init, part, segment, PartLookup, SegmentLookup};
 pub use media_playlist::{
     media_playlist, CAN_SKIP_TARGET_DURATIONS, PART_HOLD_BACK_PARTS, VERSION,
 };
-pub use multivariant::{multivariant_playlist, AUDIO_GROUP};
+pub use multivariant::{multivariant_of, multivariant_playlist, RenditionSummary, AUDIO_GROUP};
 
 /// Parts of segments whose end is within this many target durations of the
 /// playlist's end are listed as `EXT-X-PART` (rfc8216bis §4.4.4.9).

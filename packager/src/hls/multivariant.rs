@@ -34,7 +34,7 @@ use std::fmt::Write;
 use crate::codec::captions::CaptionServices;
 use crate::language;
 use crate::live::{LiveStream, Rendition};
-use crate::media::MediaKind;
+use crate::media::{MediaKind, Track};
 
 /// `GROUP-ID` of the audio renditions.
 pub const AUDIO_GROUP: &str = "aud";
@@ -42,19 +42,63 @@ pub const AUDIO_GROUP: &str = "aud";
 /// `GROUP-ID` of the closed-caption renditions.
 pub(crate) const CAPTIONS_GROUP: &str = "cc";
 
+/// What the multivariant playlist says about one rendition. Live streams describe
+/// their [`Rendition`]s ([`RenditionSummary::of`]); VOD assets describe what they
+/// recorded over the whole asset (`crate::vod`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenditionSummary {
+    /// URL path component (`video0`, `720p`, `audio0`).
+    pub name: String,
+    /// The track as last announced.
+    pub track: Track,
+    /// Peak segment bit rate, bits/s (`BANDWIDTH`).
+    pub bandwidth: u64,
+    /// Mean bit rate, bits/s (`AVERAGE-BANDWIDTH`).
+    pub average_bandwidth: u64,
+    /// Frames per second, for video.
+    pub frame_rate: Option<f64>,
+    /// Closed-caption services seen in the video.
+    pub captions: CaptionServices,
+}
+
+impl RenditionSummary {
+    /// A live rendition as it stands now.
+    pub fn of(r: &Rendition) -> Self {
+        Self {
+            name: r.name.clone(),
+            track: r.track.clone(),
+            bandwidth: r.bandwidth(),
+            average_bandwidth: r.average_bandwidth(),
+            frame_rate: r.frame_rate(),
+            captions: r.captions,
+        }
+    }
+
+    fn kind(&self) -> MediaKind {
+        self.track.kind()
+    }
+}
+
 /// `master.m3u8` of `stream`.
 pub fn multivariant_playlist(stream: &LiveStream) -> String {
-    let videos: Vec<&Rendition> = stream
+    let summaries: Vec<RenditionSummary> = stream
         .renditions()
+        .iter()
+        .map(RenditionSummary::of)
+        .collect();
+    multivariant_of(&summaries)
+}
+
+/// The multivariant playlist listing `renditions`.
+pub fn multivariant_of(renditions: &[RenditionSummary]) -> String {
+    let videos: Vec<&RenditionSummary> = renditions
         .iter()
         .filter(|r| r.kind() == MediaKind::Video)
         .collect();
-    let audios: Vec<&Rendition> = stream
-        .renditions()
+    let audios: Vec<&RenditionSummary> = renditions
         .iter()
         .filter(|r| r.kind() == MediaKind::Audio)
         .collect();
-
     let captions = videos
         .iter()
         .fold(CaptionServices::NONE, |acc, v| acc.union(v.captions));
@@ -71,8 +115,8 @@ pub fn multivariant_playlist(stream: &LiveStream) -> String {
             let _ = writeln!(
                 out,
                 "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{}\"\n{}/index.m3u8",
-                a.bandwidth().max(1),
-                a.average_bandwidth().max(1),
+                a.bandwidth.max(1),
+                a.average_bandwidth.max(1),
                 a.track.codec.codec_string(),
                 a.name
             );
@@ -106,10 +150,10 @@ pub fn multivariant_playlist(stream: &LiveStream) -> String {
         );
     }
 
-    let audio_peak = audios.iter().map(|a| a.bandwidth()).max().unwrap_or(0);
+    let audio_peak = audios.iter().map(|a| a.bandwidth).max().unwrap_or(0);
     let audio_avg = audios
         .iter()
-        .map(|a| a.average_bandwidth())
+        .map(|a| a.average_bandwidth)
         .max()
         .unwrap_or(0);
     let mut audio_codecs: Vec<String> = Vec::new();
@@ -125,14 +169,14 @@ pub fn multivariant_playlist(stream: &LiveStream) -> String {
         let _ = write!(
             out,
             "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{}\"",
-            (v.bandwidth() + audio_peak).max(1),
-            (v.average_bandwidth() + audio_avg).max(1),
+            (v.bandwidth + audio_peak).max(1),
+            (v.average_bandwidth + audio_avg).max(1),
             codecs.join(",")
         );
         if let Some(info) = v.track.codec.video_info() {
             let _ = write!(out, ",RESOLUTION={}x{}", info.width, info.height);
         }
-        if let Some(fps) = v.frame_rate() {
+        if let Some(fps) = v.frame_rate {
             let _ = write!(out, ",FRAME-RATE={fps:.3}");
         }
         if !audios.is_empty() {
@@ -155,7 +199,7 @@ fn instream_ids(captions: CaptionServices) -> impl Iterator<Item = String> {
 /// `NAME` of each audio rendition: the source's track name, else the language's
 /// English name, else the rendition's URL name; names must differ within a group
 /// (rfc8216bis §4.4.6.1.1), so a repeated one gets the URL name appended.
-fn audio_names(audios: &[&Rendition]) -> Vec<String> {
+fn audio_names(audios: &[&RenditionSummary]) -> Vec<String> {
     let preferred: Vec<String> = audios
         .iter()
         .map(|a| {

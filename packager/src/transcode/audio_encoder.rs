@@ -10,7 +10,7 @@
 //! The `AudioSpecificConfig` (ISO/IEC 14496-3 §1.6.2.1) is built from the encoder's
 //! parameters and read back with [`AacConfig::parse`]: for AAC-LC it is fully
 //! determined by object type 2, the sampling frequency index and the channel
-//! configuration (no `extradata` access needed; see [`super::h264_output`]).
+//! configuration (no `extradata` access needed; see `h264_output`).
 
 use bytes::Bytes;
 use ffmpeg_next::format::sample::{Sample, Type as SampleType};

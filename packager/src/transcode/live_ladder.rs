@@ -3,10 +3,8 @@
 //! `Frame`s into a [`LadderSink`]), on the caller's (dedicated) thread.
 //!
 //! - Decode once ([`SourceDecoder`]: H.264, H.265, AV1, VP9), scale and encode per
-//!   rendition with the VOD ladder's [`Rendition`]s (swscale on a thread per
-//!   rendition, all at once, then libx264; the sizes of [`plan_renditions`]: never
-//!   an upscale). Unlike `VideoLadder`, not pipelined across frames: a live
-//!   picture goes out as soon as it is encoded.
+//!   rendition with the VOD ladder's [`Rendition`]s (swscale + libx264, the sizes
+//!   of [`plan_renditions`]: never an upscale).
 //! - **The source's GOP decides the key frames.** Live segments are cut by the
 //!   packager at the source's key frames (the source is the segmentation leader,
 //!   `crate::live` alignment), so every picture decoded from a source key frame is
@@ -30,7 +28,6 @@
 //!   as its own rendition for every variant.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ffmpeg_next::format::Pixel;
@@ -38,7 +35,7 @@ use ffmpeg_next::Rational;
 
 use super::live_ladder_input::{Decoded, InputError, SourceDecoder};
 use super::live_ladder_pace::{RealtimeMeter, Shedder, Verdict};
-use super::rendition::{picture_type, Rendition};
+use super::rendition::Rendition;
 use super::spec::{plan_renditions, LadderSpec, PlannedRendition};
 use super::{LadderSink, SinkError, TranscodeError};
 use crate::fmp4::VIDEO_TIMESCALE;
@@ -336,29 +333,33 @@ impl LiveLadder {
             self.retimer.source_key(d.pts, d.pts);
         }
         let pts_90k = rescale(d.pts, timescale, VIDEO_TIMESCALE);
-        // Stamped for a rendition at the source size, which encodes it as it is;
-        // the others stamp their scaled copies.
-        d.picture.set_pts(Some(pts_90k));
-        d.picture.set_kind(picture_type(key));
-        let picture = Arc::new(d.picture);
         let mut out = self.retimer.sink(sink);
-        let Some(encoders) = self.encoders.as_mut() else {
-            return Ok(());
-        };
-        // Every rendition scales on its own thread at once; then x264 is fed here.
-        let mut result = Ok(());
-        for r in encoders.renditions.iter_mut().flatten() {
-            result = result.and_then(|()| r.start_scaling(&picture));
-        }
-        for r in encoders.renditions.iter_mut().flatten() {
-            result = result.and_then(|()| r.encode(&picture, pts_90k, key, &mut out));
-        }
-        if result.is_err() {
+        if let Some(encoders) = self.encoders.as_mut() {
+            // Stamped for the renditions that encode it unscaled (scaled copies
+            // are stamped by their rendition), then shared by every rendition's
+            // encoder and scaler thread, not copied.
+            d.picture.set_pts(Some(pts_90k));
+            d.picture.set_kind(super::rendition::picture_type(key));
+            let picture = std::sync::Arc::new(std::mem::replace(
+                &mut d.picture,
+                ffmpeg_next::frame::Video::empty(),
+            ));
+            // Every rendition's scaler runs at once on its own thread; then each
+            // encodes its picture.
             for r in encoders.renditions.iter_mut().flatten() {
-                r.settle();
+                r.start_scaling(&picture)?;
             }
+            let mut result = Ok(());
+            for r in encoders.renditions.iter_mut().flatten() {
+                if result.is_ok() {
+                    result = r.encode(&picture, pts_90k, key, &mut out);
+                } else {
+                    r.settle();
+                }
+            }
+            result?;
         }
-        result.map_err(LiveLadderError::from)
+        Ok(())
     }
 
     /// Plans and opens the encoders for pictures of `geometry` (flushing the old

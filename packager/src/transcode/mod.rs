@@ -3,7 +3,8 @@
 //!
 //! | file | concept |
 //! |---|---|
-//! | [`probe`] | libavformat's view of a file: duration and the streams we can use |
+//! | [`probe`](mod@probe) | libavformat's view of a file: duration and the streams we can use |
+//! | [`thumbnails`](mod@thumbnails) | poster, thumbnail sprite and its WebVTT index for a VOD asset |
 //! | [`spec`] | what a ladder is asked for, and the renditions it yields for a source |
 //! | [`video_ladder`] | decoded frames in, every rendition's H.264 out, key frames aligned |
 //! | `rendition` | one rendition: swscale + libx264 |
@@ -11,7 +12,7 @@
 //! | `h264_output` | x264's Annex B packets as `avcC` + length-prefixed samples |
 //! | [`h264_input`] | the reverse, for decoding ingest's frames: Annex B with parameter sets on key frames |
 //! | [`audio_encoder`] | decoded audio in, one shared AAC-LC track out |
-//! | [`file`] | a whole file: demux, decode once, ladder, progress, cancel |
+//! | [`file`](mod@file) | a whole file: demux, decode once, ladder, progress, cancel |
 //! | [`sink`] | where tracks and frames go |
 //! | [`live_ladder`] | the live ABR ladder: ingest's frames in, key frames at the source's, shedding when late |
 //! | [`live_ladder_input`] | the live ladder's decoder: packager frames as in-band packets |
@@ -22,8 +23,8 @@
 //! and belongs on a dedicated thread, never on an async worker.
 
 pub mod probe;
+pub mod thumbnails;
 
-// Transcoding engine (issue 7, H1).
 pub mod audio_encoder;
 pub mod error;
 pub mod file;
@@ -44,6 +45,12 @@ mod live_ladder_tests;
 
 #[cfg(test)]
 mod file_tests;
+#[cfg(test)]
+mod ladder_tests;
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod vod_tests;
 
 use std::sync::Once;
 

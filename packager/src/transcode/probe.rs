@@ -129,23 +129,7 @@ pub fn probe(path: &Path) -> Result<MediaInfo, ProbeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
-
-    /// Makes a clip with the ffmpeg CLI; `None` (test skipped loudly) without it.
-    fn clip(dir: &Path, name: &str, args: &[&str]) -> Option<std::path::PathBuf> {
-        let out = dir.join(name);
-        let ok = Command::new("ffmpeg")
-            .args(["-v", "error", "-y"])
-            .args(args)
-            .arg(&out)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("SKIPPED: ffmpeg could not make {name}");
-            return None;
-        }
-        Some(out)
-    }
+    use crate::transcode::test_support::clip;
 
     #[test]
     fn a_video_clip_has_its_streams_and_duration() {
