@@ -48,30 +48,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 CLIP=${CLIP:-$TARGET/bench-clip-1080p30.flv}
 TMP=$(mktemp -d /tmp/ferrocast-ladder.XXXXXX)
-LIVE_PIDS=()
-
-stop_pids() { # TERM, up to 5 s grace, then KILL; reaps them
-  local p alive
-  (($#)) || return 0
-  for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
-  for _ in $(seq 50); do
-    alive=0
-    for p in "$@"; do if kill -0 "$p" 2>/dev/null; then alive=1; fi; done
-    ((alive)) || break
-    sleep 0.1
-  done
-  for p in "$@"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-}
-NAP_PID=""
-nap() { sleep "$1" & NAP_PID=$!; wait "$NAP_PID" || true; NAP_PID=""; }
-cleanup() {
-  [[ -z $NAP_PID ]] || stop_pids "$NAP_PID"
-  stop_pids "${LIVE_PIDS[@]}"
-  LIVE_PIDS=()
-  if [[ -z ${KEEP:-} ]]; then rm -rf "$TMP"; else echo "kept $TMP" >&2; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/lib/procs.sh
+source "$ROOT/bench/lib/procs.sh"
 
 # shellcheck source=bench/lib/ports.sh
 source "$ROOT/bench/lib/ports.sh"
