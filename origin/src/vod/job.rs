@@ -81,7 +81,27 @@ impl LadderSink for DiskSink<'_> {
 }
 
 /// Runs a job for the asset in `dir`; `progress` gets `(percent, eta_s)`.
+/// A failed job leaves only the source behind (a full disk, say, must not leave
+/// half an asset); a cancelled one keeps its files until it runs again.
 pub fn run(
+    dir: &Path,
+    spec: &LadderSpec,
+    thumbs: &ThumbnailSpec,
+    progress: &mut dyn FnMut(f64, Option<f64>),
+    cancel: &AtomicBool,
+) -> Result<JobOutput, JobError> {
+    let result = run_once(dir, spec, thumbs, progress, cancel);
+    if let Err(e) = &result {
+        if !e.is_cancelled() {
+            if let Err(clear) = clear_outputs(dir) {
+                tracing::warn!(dir = %dir.display(), error = %clear, "removing a failed job's outputs failed");
+            }
+        }
+    }
+    result
+}
+
+fn run_once(
     dir: &Path,
     spec: &LadderSpec,
     thumbs: &ThumbnailSpec,
@@ -142,4 +162,33 @@ fn clear_outputs(dir: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_job_leaves_only_the_source_even_after_an_earlier_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(SOURCE_FILE), vec![0x5a; 4096]).unwrap();
+        // Outputs of an earlier attempt.
+        std::fs::create_dir_all(dir.path().join("720p")).unwrap();
+        std::fs::write(dir.path().join("720p/seg1.m4s"), b"moof").unwrap();
+        std::fs::write(dir.path().join("master.m3u8"), b"#EXTM3U\n").unwrap();
+        let result = run(
+            dir.path(),
+            &LadderSpec::default(),
+            &ThumbnailSpec::default(),
+            &mut |_, _| {},
+            &AtomicBool::new(false),
+        );
+        let err = result.expect_err("random bytes are not media");
+        assert!(matches!(err, JobError::Probe(_)), "{err}");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from(SOURCE_FILE)]);
+    }
 }
