@@ -11,8 +11,9 @@
 //! - cuts a PATCH off after 400 000 of its 1 MiB body (the socket is shut down) and
 //!   finds HEAD reporting exactly the bytes that arrived, stored byte for byte;
 //! - resumes from there in 1 MiB PATCHes: the last answer names the asset, whose
-//!   `{data_dir}/vod/{asset}/source` is byte-identical to what was sent, whose
-//!   status is `uploaded` with a queued job, visible only with the admin key;
+//!   `{data_dir}/vod/{asset}/source` is byte-identical to what was sent and which
+//!   has a job (queued, or already taken by the runner), visible only with the
+//!   admin key;
 //! - terminates an upload (DELETE: files gone, HEAD 404), lets another expire (the
 //!   sweeper deletes it), and makes one hit a full disk (its partial file replaced by
 //!   a link to `/dev/full`: 507, the offset stays 0; then terminated by a POST with
@@ -475,10 +476,14 @@ fn tus_uploads_at_their_edges_while_live_keeps_playing() -> Result<()> {
     ensure!(a.header("upload-offset") == Some(&source.len().to_string()[..]));
     ensure!(a.header("ferrocast-asset") == Some(asset.as_str()));
 
-    // The asset: uploaded, a queued job, hidden from the public until ready.
+    // The asset, with its job, hidden from the public until ready. The runner may
+    // have taken the job already (these bytes are not media: it ends `failed`).
     let (status, value) = api(addr, "GET", &format!("assets/{asset}"), true, None)?;
     ensure!(status == 200, "{status} {value}");
-    ensure!(value["status"] == "uploaded", "{value}");
+    ensure!(
+        ["uploaded", "processing", "failed"].contains(&value["status"].as_str().unwrap_or("")),
+        "{value}"
+    );
     ensure!(
         value["title"] == "Resumed upload" && value["source_name"] == "clip.bin",
         "{value}"
@@ -488,7 +493,10 @@ fn tus_uploads_at_their_edges_while_live_keeps_playing() -> Result<()> {
         value["tags"] == serde_json::json!(["test", "uploads"]),
         "{value}"
     );
-    ensure!(value["job"]["state"] == "queued", "{value}");
+    ensure!(
+        ["queued", "running", "failed"].contains(&value["job"]["state"].as_str().unwrap_or("")),
+        "{value}"
+    );
     let (status, _) = api(addr, "GET", &format!("assets/{asset}"), false, None)?;
     ensure!(status == 404, "a public read of an unready asset: {status}");
     let (_, listed) = api(addr, "GET", "assets?q=resumed", true, None)?;
