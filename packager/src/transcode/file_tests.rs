@@ -6,7 +6,7 @@
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::test_support::{av_clip, clip, run, small_ladder, TestSink};
+use super::test_support::{av_clip, junk_file, run, small_ladder, tone_clip, TestSink};
 use super::*;
 use crate::fmp4::{fragment, init_segment, Sample};
 use crate::media::{CodecConfig, Frame, Track};
@@ -153,20 +153,7 @@ fn mux(track: &Track, frames: &[Frame]) -> Vec<u8> {
 #[test]
 fn audio_only_input_gives_only_the_audio_track() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(input) = clip(
-        dir.path(),
-        "tone.m4a",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=sample_rate=44100",
-            "-t",
-            "2",
-            "-c:a",
-            "aac",
-        ],
-    ) else {
+    let Some(input) = tone_clip(dir.path(), "2") else {
         return;
     };
     let (result, sink) = run(&input, &small_ladder());
@@ -238,17 +225,7 @@ fn progress_reaches_the_duration() {
 #[test]
 fn junk_is_not_media_and_a_sink_error_stops_the_transcode() {
     let dir = tempfile::tempdir().unwrap();
-    let junk = dir.path().join("junk.bin");
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let bytes: Vec<u8> = (0..256 * 1024)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed as u8
-        })
-        .collect();
-    std::fs::write(&junk, bytes).unwrap();
+    let junk = junk_file(dir.path(), 256 * 1024);
     let (result, sink) = run(&junk, &small_ladder());
     assert!(
         matches!(result, Err(TranscodeError::NotMedia(_))),

@@ -129,7 +129,7 @@ pub fn probe(path: &Path) -> Result<MediaInfo, ProbeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcode::test_support::clip;
+    use crate::transcode::test_support::{clip, junk_file, tone_clip};
 
     #[test]
     fn a_video_clip_has_its_streams_and_duration() {
@@ -177,20 +177,7 @@ mod tests {
     #[test]
     fn audio_only_is_media() {
         let dir = tempfile::tempdir().unwrap();
-        let Some(path) = clip(
-            dir.path(),
-            "tone.m4a",
-            &[
-                "-f",
-                "lavfi",
-                "-i",
-                "sine=sample_rate=44100",
-                "-t",
-                "1",
-                "-c:a",
-                "aac",
-            ],
-        ) else {
+        let Some(path) = tone_clip(dir.path(), "1") else {
             return;
         };
         let info = probe(&path).unwrap();
@@ -201,17 +188,7 @@ mod tests {
     #[test]
     fn random_bytes_and_text_are_refused_with_a_reason() {
         let dir = tempfile::tempdir().unwrap();
-        let junk = dir.path().join("junk.bin");
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let bytes: Vec<u8> = (0..64 * 1024)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                seed as u8
-            })
-            .collect();
-        std::fs::write(&junk, bytes).unwrap();
+        let junk = junk_file(dir.path(), 64 * 1024);
         let err = probe(&junk).unwrap_err();
         assert!(matches!(err, ProbeError::NotMedia(_)), "{err:?}");
         assert!(!err.to_string().is_empty());

@@ -108,3 +108,37 @@ pub(crate) fn run(
     let result = transcode_file(input, spec, &mut sink, &mut |_| {}, &AtomicBool::new(false));
     (result, sink)
 }
+
+/// `len` bytes of xorshift noise at `dir/junk.bin`: no container recognises it.
+pub(crate) fn junk_file(dir: &Path, len: usize) -> PathBuf {
+    let junk = dir.join("junk.bin");
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let bytes: Vec<u8> = (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect();
+    std::fs::write(&junk, bytes).expect("write junk");
+    junk
+}
+
+/// `seconds` of AAC tone at 44.1 kHz mono, no video (`tone.m4a`).
+pub(crate) fn tone_clip(dir: &Path, seconds: &str) -> Option<PathBuf> {
+    clip(
+        dir,
+        "tone.m4a",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=sample_rate=44100",
+            "-t",
+            seconds,
+            "-c:a",
+            "aac",
+        ],
+    )
+}

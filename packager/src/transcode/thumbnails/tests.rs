@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::frames::FrameReader;
 use super::*;
-use crate::transcode::test_support::clip;
+use crate::transcode::test_support::{clip, junk_file, tone_clip};
 
 /// An H.264 clip of `source` (a lavfi video graph) lasting `seconds`, key frame
 /// every `gop` frames and only there (no scene-cut key frames), with B-frames (so
@@ -302,36 +302,13 @@ fn audio_only_has_no_video_and_junk_is_not_media() {
     let dir = tempfile::tempdir().unwrap();
     let cancel = AtomicBool::new(false);
     let spec = ThumbnailSpec::default();
-    if let Some(tone) = clip(
-        dir.path(),
-        "tone.m4a",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=sample_rate=44100",
-            "-t",
-            "1",
-            "-c:a",
-            "aac",
-        ],
-    ) {
+    if let Some(tone) = tone_clip(dir.path(), "1") {
         assert_eq!(
             thumbnails(&tone, &spec, "s.jpg", &cancel),
             Err(ThumbnailError::NoVideo)
         );
     }
-    let junk = dir.path().join("junk.bin");
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let bytes: Vec<u8> = (0..64 * 1024)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed as u8
-        })
-        .collect();
-    std::fs::write(&junk, bytes).unwrap();
+    let junk = junk_file(dir.path(), 64 * 1024);
     let err = thumbnails(&junk, &spec, "s.jpg", &cancel).unwrap_err();
     assert!(matches!(err, ThumbnailError::NotMedia(_)), "{err:?}");
     let missing = thumbnails(&dir.path().join("none.mp4"), &spec, "s.jpg", &cancel);
