@@ -28,7 +28,8 @@ esac
 # files) and pkg-config; ferrocast-origin links FFmpeg through ffmpeg-next
 # (packager's `transcode` feature), which needs Debian's libav*-dev (FFmpeg 5.1)
 # and clang/libclang for ffmpeg-sys-next's bindgen. The edge links no FFmpeg.
-RUN_PKGS=(pkg-config gcc libc6-dev ca-certificates clang libclang-dev
+# cmake and g++ build aws-lc, the crypto behind str0m's DTLS-SRTP (WebRTC).
+RUN_PKGS=(pkg-config gcc g++ cmake libc6-dev ca-certificates clang libclang-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libavfilter-dev libavdevice-dev)
 
