@@ -414,6 +414,9 @@ async fn measure_step(
     let fps_min = windows.iter().map(fps_of).fold(f64::INFINITY, f64::min);
     let fps_mean = windows.iter().map(fps_of).sum::<f64>() / n as f64;
     let lossy = windows.iter().filter(|w| w.packets_lost > 0).count();
+    for w in windows.iter().filter(|w| w.packets_lost > 0).take(2) {
+        eprintln!("  a lossy viewer's window: {w:?}");
+    }
     let short = windows
         .iter()
         .filter(|w| fps_of(w) < fps * MIN_FRAME_SHARE)

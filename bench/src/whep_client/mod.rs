@@ -36,7 +36,9 @@ pub mod viewer;
 pub mod viewers;
 
 pub use error::WhepError;
-pub use options::{LatencyProbe, ReadMode, WhepOptions, DEFAULT_H264_PROFILES};
+pub use options::{
+    LatencyProbe, ReadMode, WhepOptions, DEFAULT_H264_PROFILES, DEFAULT_VIDEO_REORDER_PACKETS,
+};
 pub use stats::{Frame, LatencyStats, Track, ViewerStats};
 pub use viewer::WhepViewer;
 pub use viewers::{watch, watch_with, Viewers};

@@ -20,6 +20,19 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// PLI and FIR counts.
 pub const DEFAULT_STATS_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Default [`WhepOptions::video_reorder_packets`]. str0m's own default (30)
+/// must be "at least as big as the number of packets the biggest keyframe can
+/// be split over": a 2.5 Mbit/s 720p IDR is 100–150 KB, 90–130 packets, and
+/// with 30 str0m drops it whole. 1,500 packets hold a 1.8 MB frame.
+pub const DEFAULT_VIDEO_REORDER_PACKETS: usize = 1500;
+
+/// Default [`WhepOptions::recv_buffer`]: 2 MiB. A key frame arrives as a
+/// burst of 100+ datagrams, each taking ~2.3 KB of socket buffer on loopback;
+/// with the usual 208 KiB default one busy client thread loses the tail of
+/// bursts that a browser (larger buffers, own thread) would not. Linux caps it
+/// at `net.core.rmem_max`.
+pub const DEFAULT_RECV_BUFFER: usize = 2 << 20;
+
 /// Returns a latency sample for a frame, or `None` to skip it. Called from the
 /// viewer's task for every frame, so it must be cheap.
 pub type LatencyProbe = Arc<dyn Fn(&Frame<'_>) -> Option<Duration> + Send + Sync>;
@@ -62,6 +75,9 @@ pub struct WhepOptions {
     pub connect_timeout: Duration,
     /// How often str0m emits its ingress stats (NACK/PLI/FIR counts).
     pub stats_interval: Duration,
+    /// str0m's `reordering_size_video`: packets held while a frame is
+    /// incomplete; must exceed the packets of the largest key frame.
+    pub video_reorder_packets: usize,
     /// Drop every Nth datagram read after DTLS completed (0: none), before
     /// str0m sees it: loss that NACK/RTX should recover.
     pub drop_every: u64,
@@ -83,9 +99,10 @@ impl Default for WhepOptions {
             audio: true,
             h264_profiles: DEFAULT_H264_PROFILES.to_vec(),
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            recv_buffer: None,
+            recv_buffer: Some(DEFAULT_RECV_BUFFER),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             stats_interval: DEFAULT_STATS_INTERVAL,
+            video_reorder_packets: DEFAULT_VIDEO_REORDER_PACKETS,
             drop_every: 0,
             pli_on_start: false,
             mode: ReadMode::Normal,
@@ -104,6 +121,7 @@ impl std::fmt::Debug for WhepOptions {
             .field("bind", &self.bind)
             .field("recv_buffer", &self.recv_buffer)
             .field("connect_timeout", &self.connect_timeout)
+            .field("video_reorder_packets", &self.video_reorder_packets)
             .field("drop_every", &self.drop_every)
             .field("pli_on_start", &self.pli_on_start)
             .field("mode", &self.mode)

@@ -68,7 +68,8 @@ impl Session {
         super::install_crypto();
         let mut cfg = RtcConfig::new()
             .clear_codecs()
-            .set_stats_interval(Some(opts.stats_interval));
+            .set_stats_interval(Some(opts.stats_interval))
+            .set_reordering_size_video(opts.video_reorder_packets);
         if opts.audio {
             cfg = cfg.enable_opus(true, false);
         }

@@ -88,7 +88,7 @@ impl Sender {
         } else {
             au.extend_from_slice(&[0, 0, 0, 1, 0x41]);
         }
-        au.resize(4000, 0x5a);
+        au.resize(if n.is_multiple_of(30) { 120_000 } else { 4000 }, 0x5a);
         w.write(pt, now, MediaTime::from_90khz(n * 3000), au)
             .unwrap();
     }
