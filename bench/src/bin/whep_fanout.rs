@@ -3,7 +3,7 @@
 //! ```text
 //! whep-fanout [--origin-bin target/release/ferrocast-origin] [--clip FILE.flv]
 //!             [--steps 25,50,100,200,400] [--max 400] [--step-s 10] [--settle-s 3]
-//!             [--hls-viewers N] [--no-hls] [--client-threads 1] [--budget-s 270]
+//!             [--hls-viewers N] [--no-hls] [--no-whep] [--client-threads 1] [--budget-s 270]
 //! whep-fanout --whep-url http://127.0.0.1:8089/whep --pid PID [--fps 30] [--no-audio]
 //!             [--hls-url http://HOST:PORT/live/CH/master.m3u8] ...
 //! ```
@@ -48,7 +48,7 @@ use bench::whep_client::{ViewerStats, Viewers, WhepOptions, WhepViewer};
 
 const USAGE: &str = "usage: whep-fanout [--origin-bin PATH] [--clip FILE.flv] \
 [--steps 25,50,100,200,400] [--max 400] [--step-s 10] [--settle-s 3] [--hls-viewers N] [--no-hls] \
-[--client-threads 1] [--budget-s 270] | --whep-url URL --pid PID [--fps 30] [--no-audio] [--hls-url URL]";
+[--no-whep] [--client-threads 1] [--budget-s 270] | --whep-url URL --pid PID [--fps 30] [--no-audio] [--hls-url URL]";
 
 /// Frames a sustained viewer must get, as a share of the clip's.
 const MIN_FRAME_SHARE: f64 = 0.98;
@@ -65,6 +65,7 @@ struct Args {
     settle_s: f64,
     hls_viewers: Option<usize>,
     no_hls: bool,
+    no_whep: bool,
     client_threads: usize,
     budget_s: f64,
     whep_url: Option<String>,
@@ -85,6 +86,7 @@ fn parse_args() -> Result<Args> {
         settle_s: 3.0,
         hls_viewers: None,
         no_hls: false,
+        no_whep: false,
         client_threads: 1,
         budget_s: 270.0,
         whep_url: None,
@@ -114,6 +116,7 @@ fn parse_args() -> Result<Args> {
             "--settle-s" => a.settle_s = value()?.parse().context("--settle-s")?,
             "--hls-viewers" => a.hls_viewers = Some(value()?.parse().context("--hls-viewers")?),
             "--no-hls" => a.no_hls = true,
+            "--no-whep" => a.no_whep = true,
             "--client-threads" => {
                 a.client_threads = value()?.parse().context("--client-threads")?
             }
@@ -213,7 +216,13 @@ async fn run(args: Args) -> Result<()> {
         audio: args.audio,
         ..WhepOptions::default()
     };
-    wait_live(&target.whep_url, &opts).await?;
+    if args.no_whep {
+        if let Some((authority, master)) = &target.hls {
+            wait_hls(authority, master).await?;
+        }
+    } else {
+        wait_live(&target.whep_url, &opts).await?;
+    }
     let meter = CpuMeter::new(Some(target.pid));
 
     println!(
@@ -227,7 +236,12 @@ async fn run(args: Args) -> Result<()> {
 
     let mut viewers = Viewers::new();
     let mut best: Option<Step> = None;
-    for &n in &args.steps {
+    let steps = if args.no_whep {
+        &[][..]
+    } else {
+        &args.steps[..]
+    };
+    for &n in steps {
         // A step takes about connect + settle + window; stop before the budget.
         let needed = args.step_s + args.settle_s + 10.0 + 30.0;
         if t_start.elapsed().as_secs_f64() + needed > args.budget_s {
@@ -333,6 +347,18 @@ fn split_url(url: &str) -> Result<(String, String)> {
     Ok((u.authority, u.path))
 }
 
+/// Waits (≤ 30 s) until the first media playlist of `master` lists parts.
+async fn wait_hls(authority: &str, master: &str) -> Result<()> {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(30) {
+        if llhls::probe(authority, master).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    bail!("http://{authority}{master} has no parts after 30 s")
+}
+
 /// Waits (≤ 30 s) until one viewer can connect and gets a key frame: the
 /// channel is live and packaged.
 async fn wait_live(url: &str, opts: &WhepOptions) -> Result<()> {
@@ -414,8 +440,12 @@ async fn measure_step(
     let fps_min = windows.iter().map(fps_of).fold(f64::INFINITY, f64::min);
     let fps_mean = windows.iter().map(fps_of).sum::<f64>() / n as f64;
     let lossy = windows.iter().filter(|w| w.packets_lost > 0).count();
-    for w in windows.iter().filter(|w| w.packets_lost > 0).take(2) {
+    if let Some(w) = windows.iter().find(|w| w.packets_lost > 0) {
         eprintln!("  a lossy viewer's window: {w:?}");
+    }
+    let ended = after.iter().filter(|s| s.ended.is_some()).count();
+    if let Some(why) = after.iter().find_map(|s| s.ended.as_ref()) {
+        eprintln!("  {ended} sessions ended, first because: {why}");
     }
     let short = windows
         .iter()
@@ -424,7 +454,7 @@ async fn measure_step(
     let mut connect: Vec<Duration> = after.iter().filter_map(|s| s.connected_after).collect();
     connect.sort_unstable();
     let origin_cores = used.server_share().unwrap_or(f64::NAN);
-    let sustained = lossy == 0 && short == 0 && origin_cores <= MAX_ORIGIN_CORES;
+    let sustained = lossy == 0 && short == 0 && ended == 0 && origin_cores <= MAX_ORIGIN_CORES;
     Step {
         viewers: windows.len(),
         origin_cores,

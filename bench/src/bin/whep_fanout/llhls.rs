@@ -176,6 +176,16 @@ impl Conn {
     }
 }
 
+/// Reads `master` and its first media playlist once (readiness check).
+pub(crate) async fn probe(authority: &str, master: &str) -> Result<MediaPlaylist> {
+    let mut c = Conn::open(authority).await?;
+    let text = c.get(master).await?;
+    let uris = parse_multivariant(&String::from_utf8_lossy(&text));
+    let first = uris.first().context("no media playlist")?;
+    let body = c.get(&resolve(master, first)).await?;
+    parse_media(&String::from_utf8_lossy(&body))
+}
+
 /// One viewer: follows every media playlist of `master` (a path on
 /// `authority`) until `counters.stop`.
 pub(crate) async fn viewer(authority: String, master: String, counters: Arc<HlsCounters>) {
