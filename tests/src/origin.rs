@@ -156,6 +156,8 @@ pub struct Origin {
     pub rtmp: SocketAddr,
     /// `[srt] listen` (UDP).
     pub srt: SocketAddr,
+    /// `[webrtc] udp_listen`.
+    pub webrtc: SocketAddr,
     /// The configuration it was started with.
     pub config: OriginConfig,
     proc: Supervised,
@@ -182,10 +184,12 @@ impl Origin {
         )?;
         let proc = spawn_origin(&bin, dir.path(), &config.rust_log, "")?;
         let srt: SocketAddr = format!("127.0.0.1:{}", ports[3]).parse()?;
+        let webrtc: SocketAddr = format!("127.0.0.1:{}", ports[4]).parse()?;
         let mut origin = Self {
             http,
             rtmp,
             srt,
+            webrtc,
             config,
             proc,
             dir,

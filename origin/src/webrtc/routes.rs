@@ -248,7 +248,7 @@ impl Post {
         };
         let offer = match std::str::from_utf8(&offer)
             .map_err(|e| e.to_string())
-            .and_then(|s| SdpOffer::from_sdp_string(s).map_err(|e| e.to_string()))
+            .and_then(|s| SdpOffer::from_sdp_string(s).map_err(|e| one_line(&e.to_string())))
         {
             Ok(o) => o,
             Err(e) => {
@@ -462,6 +462,21 @@ fn text(status: StatusCode, message: &str) -> UpstreamResponse {
     r
 }
 
+/// A parser's multi-line message as one line, without the parser's memory
+/// addresses (`Parse error at PointerOffset(0x…)`).
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(|l| match (l.find("PointerOffset("), l.rfind(')')) {
+            (Some(a), Some(b)) if b > a => format!("{}{}", &l[..a], &l[b + 1..]),
+            _ => l.to_owned(),
+        })
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn ready(r: UpstreamResponse) -> UpstreamFuture {
     Box::pin(std::future::ready(r))
 }
@@ -494,5 +509,15 @@ mod tests {
         assert_eq!(parse("/whep/"), None);
         assert_eq!(parse("/whep/a/b/c"), None);
         assert_eq!(parse("/live/news/master.m3u8"), None);
+    }
+
+    #[test]
+    fn parser_errors_become_one_line() {
+        assert_eq!(
+            one_line(
+                "SDP parse: Parse error at PointerOffset(0x7f9c)\nUnexpected `t`\nExpected `o`\n"
+            ),
+            "SDP parse: Parse error at; Unexpected `t`; Expected `o`"
+        );
     }
 }
