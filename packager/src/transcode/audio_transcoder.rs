@@ -163,6 +163,11 @@ impl AudioTranscoder {
         frame: &Frame,
         out: &mut impl FnMut(Frame),
     ) -> Result<(), TranscodeError> {
+        if frame.data.is_empty() {
+            // An empty packet would tell FFmpeg the stream ended.
+            self.skipped += 1;
+            return Ok(());
+        }
         let data = match &self.adts {
             Some(adts) => adts.wrap(&frame.data),
             None => Bytes::clone(&frame.data),
@@ -384,7 +389,7 @@ fn open_decoder(source: &Track) -> Result<(decoder::Audio, Option<AdtsHeader>), 
 /// The fixed part of an ADTS header for one AAC configuration (ISO/IEC 14496-3
 /// §1.A.2.2.1, `protection_absent` = 1, one raw data block per frame).
 #[derive(Debug, Clone, Copy)]
-struct AdtsHeader {
+pub(crate) struct AdtsHeader {
     /// `profile_ObjectType` (object type − 1; 1 = AAC-LC).
     profile: u8,
     sampling_frequency_index: u8,
@@ -398,7 +403,7 @@ impl AdtsHeader {
     /// above 4, an explicit (escape) sampling rate, a program_config_element
     /// channel layout, or 960-sample frames. HE-AAC is described by its AAC-LC core
     /// (decoders find SBR/PS in the payload).
-    fn new(config: &AacConfig) -> Option<Self> {
+    pub(crate) fn new(config: &AacConfig) -> Option<Self> {
         // The core's samplingFrequencyIndex is the 4 bits after the first
         // audioObjectType (ISO/IEC 14496-3 §1.6.2.1), for HE-AAC too.
         let mut r = BitReader::new(&config.record);
@@ -418,7 +423,7 @@ impl AdtsHeader {
     }
 
     /// `payload` behind its header.
-    fn wrap(&self, payload: &[u8]) -> Bytes {
+    pub(crate) fn wrap(&self, payload: &[u8]) -> Bytes {
         // aac_frame_length is 13 bits and counts the header; longer payloads are
         // not AAC frames (6144 bits per channel at most) and are cut to fit, for
         // the decoder to reject.

@@ -229,7 +229,13 @@ impl NoBFramesEncoder {
             return Ok(());
         }
         self.started = true;
-        let mut packet = Packet::copy(&annex_b_access_unit(&self.config, frame));
+        let access_unit = annex_b_access_unit(&self.config, frame);
+        if access_unit.is_empty() {
+            // Nothing usable (an empty packet would tell FFmpeg the stream ended).
+            self.skipped += 1;
+            return Ok(());
+        }
+        let mut packet = Packet::copy(&access_unit);
         packet.set_pts(Some(frame.pts));
         packet.set_dts(Some(frame.dts));
         if frame.keyframe {
