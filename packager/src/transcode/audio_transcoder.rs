@@ -184,7 +184,8 @@ impl AudioTranscoder {
     }
 
     /// Drains the decoder and the encoder (end of stream): the last, possibly
-    /// short, output frame and the encoder's look-ahead come out.
+    /// short, output frame and the encoder's look-ahead come out. A later
+    /// [`AudioTranscoder::push`] starts a new stream on its own timeline.
     pub fn flush(&mut self, out: &mut impl FnMut(Frame)) -> Result<(), TranscodeError> {
         let mut sink = FrameSink::new(self.track.id, out);
         match self.decoder.send_eof() {
@@ -192,17 +193,20 @@ impl AudioTranscoder {
             Err(e) => return Err(TranscodeError::decode("audio")(e)),
         }
         self.drain_decoder(&mut sink)?;
-        self.encoder.flush(&mut sink)
+        // Ready for a new stream: the next frame starts a new timeline.
+        self.decoder.flush();
+        self.timeline = None;
+        self.encoder.flush(&mut sink)?;
+        self.encoder = TargetEncoder::open(self.target, self.info)?;
+        Ok(())
     }
 
     fn drain_decoder(&mut self, sink: &mut FrameSink<'_>) -> Result<(), TranscodeError> {
         let time_base = Rational::new(1, self.source.timescale.max(1) as i32);
         loop {
-            match self.decoder.receive_frame(&mut self.decoded) {
-                Ok(()) => {}
-                Err(ffmpeg_next::Error::Other { errno: EAGAIN }) | Err(ffmpeg_next::Error::Eof) => {
-                    return Ok(())
-                }
+            match received(self.decoder.receive_frame(&mut self.decoded)) {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
                 Err(ffmpeg_next::Error::InvalidData) => {
                     self.skipped += 1;
                     continue;
@@ -339,6 +343,33 @@ impl LadderSink for FrameSink<'_> {
     }
 }
 
+/// An FFmpeg `receive_*` result: `Ok(true)` when something was received,
+/// `Ok(false)` for "nothing yet" (`EAGAIN`) and "nothing more" (`EOF`).
+pub(crate) fn received(result: Result<(), ffmpeg_next::Error>) -> Result<bool, ffmpeg_next::Error> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(ffmpeg_next::Error::Other { errno: EAGAIN }) | Err(ffmpeg_next::Error::Eof) => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The options that open FFmpeg's Opus decoders without an OpusHead: the channel
+/// layout of mapping family 0.
+pub(crate) fn opus_decoder_options(config: &OpusConfig) -> Dictionary<'static> {
+    let mut options = Dictionary::new();
+    options.set(
+        "ch_layout",
+        if config.channels == 1 {
+            "mono"
+        } else {
+            "stereo"
+        },
+    );
+    options
+}
+
 /// Mono stays mono; everything else is encoded as stereo.
 fn opus_channels(source_channels: u16) -> u16 {
     if source_channels == 1 {
@@ -357,22 +388,13 @@ fn unsupported(source: &Track) -> TranscodeError {
 
 /// FFmpeg's decoder for `source`, and the ADTS template for AAC.
 fn open_decoder(source: &Track) -> Result<(decoder::Audio, Option<AdtsHeader>), TranscodeError> {
-    let mut options = Dictionary::new();
-    let (name, adts) = match &source.codec {
-        CodecConfig::Aac(config) => (
-            "aac",
-            Some(AdtsHeader::new(config).ok_or_else(|| unsupported(source))?),
-        ),
+    let (name, adts, options) = match &source.codec {
+        CodecConfig::Aac(config) => {
+            let adts = AdtsHeader::new(config).ok_or_else(|| unsupported(source))?;
+            ("aac", Some(adts), Dictionary::new())
+        }
         CodecConfig::Opus(config) if config.mapping_family == 0 => {
-            options.set(
-                "ch_layout",
-                if config.channels == 1 {
-                    "mono"
-                } else {
-                    "stereo"
-                },
-            );
-            ("opus", None)
+            ("opus", None, opus_decoder_options(config))
         }
         _ => return Err(unsupported(source)),
     };
@@ -617,14 +639,9 @@ impl OpusEncoder {
     }
 
     fn drain(&mut self, sink: &mut dyn LadderSink) -> Result<(), TranscodeError> {
-        loop {
-            match self.encoder.receive_packet(&mut self.packet) {
-                Ok(()) => {}
-                Err(ffmpeg_next::Error::Other { errno: EAGAIN }) | Err(ffmpeg_next::Error::Eof) => {
-                    return Ok(())
-                }
-                Err(e) => return Err(TranscodeError::encode(LIBOPUS)(e)),
-            }
+        while received(self.encoder.receive_packet(&mut self.packet))
+            .map_err(TranscodeError::encode(LIBOPUS))?
+        {
             let (Some(pts), Some(data)) = (self.packet.pts(), self.packet.data()) else {
                 continue;
             };
@@ -637,5 +654,6 @@ impl OpusEncoder {
                 data: Bytes::copy_from_slice(data),
             })?;
         }
+        Ok(())
     }
 }

@@ -20,7 +20,7 @@ use ffmpeg_next::format::Pixel;
 use ffmpeg_next::util::mathematics::rescale::Rescale;
 use ffmpeg_next::{codec, decoder, encoder, frame, ChannelLayout, Dictionary, Packet, Rational};
 
-use super::audio_transcoder::{AdtsHeader, AudioTarget, AudioTranscoder};
+use super::audio_transcoder::{opus_decoder_options, AdtsHeader, AudioTarget, AudioTranscoder};
 use super::h264_input::annex_b_access_unit;
 use super::h264_output::AvcOutput;
 use super::realtime_video::{reorders, EncodedVideo, NoBFramesEncoder, NoBFramesOptions};
@@ -235,18 +235,9 @@ fn decode_with_libopus(track: &Track, frames: &[Frame]) -> (usize, f64) {
         panic!("not opus")
     };
     let codec = decoder::find_by_name("libopus").expect("libopus decoder");
-    let mut options = Dictionary::new();
-    options.set(
-        "ch_layout",
-        if config.channels == 1 {
-            "mono"
-        } else {
-            "stereo"
-        },
-    );
     let mut opus = codec::context::Context::new_with_codec(codec)
         .decoder()
-        .open_as_with(codec, options)
+        .open_as_with(codec, opus_decoder_options(config))
         .and_then(|d| d.audio())
         .unwrap();
     let (mut samples, mut energy, mut count) = (0, 0.0, 0usize);

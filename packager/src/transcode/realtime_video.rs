@@ -44,9 +44,9 @@
 use ffmpeg_next::codec::Flags as CodecFlags;
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::software::scaling;
-use ffmpeg_next::util::error::EAGAIN;
 use ffmpeg_next::{codec, decoder, encoder, frame, Dictionary, Packet, Rational};
 
+use super::audio_transcoder::received;
 use super::error::TranscodeError;
 use super::h264_input::annex_b_access_unit;
 use super::h264_output::AvcOutput;
@@ -214,7 +214,6 @@ impl NoBFramesEncoder {
         self.decoder = open_decoder(track)?;
         self.source = track.clone();
         self.config = config;
-        self.started = false;
         Ok(())
     }
 
@@ -270,17 +269,17 @@ impl NoBFramesEncoder {
             Err(e) => return Err(TranscodeError::decode("video")(e)),
         }
         self.drain_decoder(out)?;
+        // Reusable: the next stream starts at its first key frame.
         self.decoder.flush();
+        self.started = false;
         Ok(())
     }
 
     fn drain_decoder(&mut self, out: &mut impl FnMut(EncodedVideo)) -> Result<(), TranscodeError> {
         loop {
-            match self.decoder.receive_frame(&mut self.picture) {
-                Ok(()) => {}
-                Err(ffmpeg_next::Error::Other { errno: EAGAIN }) | Err(ffmpeg_next::Error::Eof) => {
-                    return Ok(())
-                }
+            match received(self.decoder.receive_frame(&mut self.picture)) {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
                 Err(ffmpeg_next::Error::InvalidData) => {
                     self.skipped += 1;
                     continue;
@@ -422,20 +421,16 @@ impl NoBFramesEncoder {
             timescale: self.source.timescale,
             out,
         };
-        loop {
-            match open.encoder.receive_packet(&mut self.packet) {
-                Ok(()) => {}
-                Err(ffmpeg_next::Error::Other { errno: EAGAIN }) | Err(ffmpeg_next::Error::Eof) => {
-                    return Ok(())
-                }
-                Err(e) => return Err(TranscodeError::encode(X264)(e)),
-            }
+        while received(open.encoder.receive_packet(&mut self.packet))
+            .map_err(TranscodeError::encode(X264))?
+        {
             let (Some(pts), Some(data)) = (self.packet.pts(), self.packet.data()) else {
                 continue;
             };
             // No B-frames: decode order is presentation order.
             self.output.packet(data, pts, pts, &mut sink)?;
         }
+        Ok(())
     }
 }
 
