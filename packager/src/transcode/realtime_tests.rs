@@ -23,7 +23,9 @@ use ffmpeg_next::{codec, decoder, encoder, frame, ChannelLayout, Dictionary, Pac
 use super::audio_transcoder::{opus_decoder_options, AdtsHeader, AudioTarget, AudioTranscoder};
 use super::h264_input::annex_b_access_unit;
 use super::h264_output::AvcOutput;
-use super::realtime_video::{reorders, EncodedVideo, NoBFramesEncoder, NoBFramesOptions};
+use super::realtime_video::{
+    reorders, EncodedVideo, H264Profile, NoBFramesEncoder, NoBFramesOptions,
+};
 use super::test_support::{clip, TestSink};
 use super::AudioEncoder;
 use crate::codec::aac::AacConfig;
@@ -666,6 +668,33 @@ fn a_new_source_resolution_reopens_and_announces_the_new_track() {
     assert_eq!(sizes, [(320, 180), (256, 144)]);
     assert_eq!(run.frames.len(), a.len() + b.len());
     assert!(run.frames.windows(2).all(|w| w[1].pts > w[0].pts));
+}
+
+#[test]
+fn the_profile_option_reaches_the_sps() {
+    let (source, frames) = bframes_source(320, 180, 10, 10, 0);
+    for (profile, idc) in [
+        (H264Profile::ConstrainedBaseline, 66),
+        (H264Profile::Main, 77),
+        (H264Profile::High, 100),
+    ] {
+        // The profile is a ceiling: x264 signals what its tools need, and
+        // ultrafast (no CABAC) fits Baseline whatever was asked for.
+        let options = NoBFramesOptions {
+            profile,
+            preset: "veryfast".into(),
+            ..options()
+        };
+        let mut encoder = NoBFramesEncoder::new(&source, options).unwrap();
+        let run = run_video(&mut encoder, &frames, None);
+        let CodecConfig::H264(config) = &run.tracks[0].codec else {
+            panic!()
+        };
+        assert_eq!(config.profile, idc, "{profile:?}");
+        if profile == H264Profile::ConstrainedBaseline {
+            assert_ne!(config.constraints & 0x40, 0, "constraint_set1_flag");
+        }
+    }
 }
 
 #[test]

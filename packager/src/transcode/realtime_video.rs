@@ -73,11 +73,14 @@ pub fn reorders(frame: &Frame) -> bool {
     frame.kind == MediaKind::Video && frame.pts != frame.dts
 }
 
-/// The H.264 profile of the output.
+/// The highest H.264 profile the output may use (x264's `profile`: a ceiling;
+/// x264 signals the lowest profile its tools need, e.g. Baseline for `ultrafast`,
+/// which turns CABAC off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum H264Profile {
-    /// Constrained Baseline (`42e0..`): every WebRTC endpoint, CAVLC, no 8×8
-    /// transform; costs bitrate.
+    /// Constrained Baseline (x264's `baseline`: profile_idc 66 with
+    /// constraint_set1_flag): every WebRTC endpoint; CAVLC and no 8×8 transform
+    /// cost bitrate.
     ConstrainedBaseline,
     /// Main (`4d..`).
     Main,
@@ -199,8 +202,9 @@ impl NoBFramesEncoder {
     }
 
     /// A new configuration for the source track (ingest announced the track
-    /// again): when its `avcC` differs, the decoder is drained into `out` and
-    /// reopened, and later frames are decoded with the new parameter sets.
+    /// again): when its `avcC` or timescale differs, both codecs are drained into
+    /// `out` ([`NoBFramesEncoder::flush`]) and reopened, and decoding resumes at
+    /// the next key frame with the new parameter sets.
     pub fn update_source(
         &mut self,
         track: &Track,
@@ -210,7 +214,9 @@ impl NoBFramesEncoder {
         if config == self.config && track.timescale == self.source.timescale {
             return Ok(());
         }
-        self.drain_decoder_to_end(out)?;
+        // Everything of the old configuration out; the encoder reopens on the next
+        // picture (in the new timescale, at the new size).
+        self.flush(out)?;
         self.decoder = open_decoder(track)?;
         self.source = track.clone();
         self.config = config;
@@ -316,7 +322,9 @@ impl NoBFramesEncoder {
                 self.open_encoder(input)?
             }
         };
-        let key = self.picture.is_key() || std::mem::take(&mut self.keyframe_requested);
+        // A request is used up by any IDR, including a source key frame.
+        let requested = std::mem::take(&mut self.keyframe_requested);
+        let key = self.picture.is_key() || requested;
         let result = (|| {
             let mut converted;
             let picture = match open.scaler.as_mut() {
