@@ -720,17 +720,20 @@ fn reorders_is_a_composition_offset_on_video() {
 fn measure_encode_time_per_picture() {
     for (w, h, kbps) in [(1280, 720, 2_500), (1920, 1080, 4_500)] {
         let (source, frames) = bframes_source(w, h, 100, 50, 0);
-        let options = NoBFramesOptions {
-            bitrate_kbps: kbps,
-            ..NoBFramesOptions::default()
-        };
-        let mut encoder = NoBFramesEncoder::new(&source, options).unwrap();
-        let started = Instant::now();
-        let run = run_video(&mut encoder, &frames, None);
-        let per = started.elapsed().as_secs_f64() * 1000.0 / frames.len() as f64;
-        println!(
-            "{w}x{h}: {per:.1} ms per picture (decode + encode), latency {} pictures",
-            run.latency
-        );
+        for preset in ["veryfast", "ultrafast"] {
+            let options = NoBFramesOptions {
+                bitrate_kbps: kbps,
+                preset: preset.into(),
+                ..NoBFramesOptions::default()
+            };
+            let mut encoder = NoBFramesEncoder::new(&source, options).unwrap();
+            let started = Instant::now();
+            let run = run_video(&mut encoder, &frames, None);
+            let per = started.elapsed().as_secs_f64() * 1000.0 / frames.len() as f64;
+            println!(
+                "{w}x{h} {preset}: {per:.1} ms per picture (decode + encode), latency {} pictures",
+                run.latency
+            );
+        }
     }
 }

@@ -17,7 +17,7 @@
 //! | input | the source sample as Annex B, its `avcC` SPS/PPS in front of key frames ([`annex_b_access_unit`]) | 0 |
 //! | decode | FFmpeg `h264`, one thread, no frame threading (each frame thread would add a frame) | the source's reorder depth (`max_num_reorder_frames`, 1–2 for x264's B-frames), inherent |
 //! | encode | libx264 `tune=zerolatency`, `bframes=0`: no look-ahead, sliced threads | 0: one packet out per picture in |
-//! | output | [`AvcOutput`](super::h264_output): Annex B → `avcC` + length-prefixed samples | 0 |
+//! | output | `h264_output`'s `AvcOutput`: Annex B → `avcC` + length-prefixed samples | 0 |
 //!
 //! # Key frames
 //!
