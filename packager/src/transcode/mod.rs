@@ -43,6 +43,12 @@ pub mod live_ladder_pace;
 #[cfg(test)]
 mod live_ladder_tests;
 
+// Realtime transcoders for WebRTC delivery (issue 8).
+pub mod audio_transcoder;
+#[cfg(test)]
+mod realtime_tests;
+pub mod realtime_video;
+
 #[cfg(test)]
 mod file_tests;
 #[cfg(test)]
@@ -55,10 +61,12 @@ mod vod_tests;
 use std::sync::Once;
 
 pub use audio_encoder::AudioEncoder;
+pub use audio_transcoder::{AudioTarget, AudioTranscoder};
 pub use error::TranscodeError;
 pub use file::{transcode_file, FileSummary, Progress};
 pub use h264_input::annex_b_access_unit;
 pub use probe::{probe, MediaInfo, ProbeError, StreamInfo, StreamKind};
+pub use realtime_video::{reorders, EncodedVideo, H264Profile, NoBFramesEncoder, NoBFramesOptions};
 pub use rendition::OUTPUT_PIXEL_FORMAT;
 pub use sink::{LadderSink, SinkError};
 pub use spec::{plan_renditions, LadderSpec, PlannedRendition, RenditionSpec};
