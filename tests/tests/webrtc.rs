@@ -27,6 +27,17 @@ use tests::webrtc::{offer, sdp_request, H264_CB, VP8_ONLY};
 
 const SDP: &str = "application/sdp";
 
+/// What, URL, Bearer, Content-Type, body, expected status, expected text.
+type Case<'a> = (
+    &'a str,
+    String,
+    Option<&'a str>,
+    &'a str,
+    String,
+    u16,
+    &'a str,
+);
+
 #[test]
 fn whep_and_whip_http_contract_and_bad_input() {
     run().unwrap();
@@ -94,7 +105,7 @@ fn run() -> Result<()> {
     ensure!(d.status == 404, "second DELETE: {} {}", d.status, d.body);
 
     // Refusals, each a clear one-line error.
-    let cases: [(&str, String, Option<&str>, &str, String, u16, &str); 9] = [
+    let cases: [Case; 9] = [
         (
             "malformed SDP",
             whep.clone(),
