@@ -17,6 +17,8 @@
 //! | [`live_ladder`] | the live ABR ladder: ingest's frames in, key frames at the source's, shedding when late |
 //! | [`live_ladder_input`] | the live ladder's decoder: packager frames as in-band packets |
 //! | [`live_ladder_pace`] | the live ladder's real-time factor and shedding decisions |
+//! | [`audio_transcoder`] | realtime audio: AAC ↔ Opus, frame by frame (WebRTC, WHIP) |
+//! | [`realtime_video`] | realtime H.264 without B-frames, key frames on demand (WebRTC) |
 //! | [`error`] | why a transcode failed |
 //!
 //! FFmpeg is initialised once per process ([`init`]); every call here is blocking
