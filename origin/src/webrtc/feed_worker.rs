@@ -81,7 +81,7 @@ enum VideoPath {
     /// H.264 with B-frames, re-encoded while watched.
     Reencode {
         source: Track,
-        encoder: Option<VideoWithoutBframes>,
+        encoder: Option<Box<VideoWithoutBframes>>,
     },
     /// Not sent (the reason is in [`StreamInfo::refusal`]).
     Refused,
@@ -94,7 +94,7 @@ enum AudioPath {
     /// AAC, transcoded while watched.
     Transcode {
         source: Track,
-        transcoder: Option<AudioToOpus>,
+        transcoder: Option<Box<AudioToOpus>>,
     },
     /// Not sent.
     Dropped,
@@ -226,7 +226,7 @@ impl FeedWorker {
                         return;
                     }
                     match VideoWithoutBframes::new(source, &self.settings) {
-                        Ok(e) => *encoder = Some(e),
+                        Ok(e) => *encoder = Some(Box::new(e)),
                         Err(e) => {
                             tracing::error!(channel = %self.channel, error = %e, "cannot start the B-frame re-encode for WebRTC");
                             self.video = Some(VideoPath::Refused);
@@ -316,7 +316,7 @@ impl FeedWorker {
                 }
                 if transcoder.is_none() {
                     match AudioToOpus::new(source, self.settings.opus_bitrate) {
-                        Ok(t) => *transcoder = Some(t),
+                        Ok(t) => *transcoder = Some(Box::new(t)),
                         Err(e) => {
                             tracing::error!(channel = %self.channel, error = %e, "cannot start the AAC to Opus transcoder for WebRTC");
                             self.audio = Some(AudioPath::Dropped);
