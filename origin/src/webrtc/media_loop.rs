@@ -58,6 +58,8 @@ pub struct LoopSettings {
     pub slow_viewer_window: Duration,
     /// `whip_keyframe_interval_s`.
     pub whip_keyframe_interval: Duration,
+    /// AAC bit rate beside WHIP's Opus (`whip_aac`), when on.
+    pub whip_aac_bitrate: Option<u32>,
     /// Viewers of a stream whose publisher is gone are disconnected after this
     /// (`[packaging] reconnect_grace_s`: a publisher coming back continues).
     pub stream_end_grace: Duration,
@@ -304,8 +306,13 @@ impl MediaLoop {
         let (built, role) = match publisher {
             Some(sink) => {
                 let built = offer::publisher(offer, &self.local)?;
-                let p =
-                    Publisher::new(sink, built.video, self.settings.whip_keyframe_interval, now);
+                let p = Publisher::new(
+                    sink,
+                    built.video,
+                    self.settings.whip_keyframe_interval,
+                    self.settings.whip_aac_bitrate,
+                    now,
+                );
                 (built, RoleState::Publisher(Box::new(p)))
             }
             None => {
@@ -419,6 +426,7 @@ impl MediaLoop {
         let mut to_drive = Vec::new();
         for s in self.sessions.values_mut() {
             if let RoleState::Publisher(p) = &mut s.role {
+                p.drain_aac();
                 if p.kicked() {
                     s.close("kicked");
                     to_drive.push(s.id);
