@@ -44,6 +44,10 @@ const TICK: Duration = Duration::from_millis(100);
 /// The cached group of pictures for new viewers is dropped above this size
 /// (new viewers then wait for the next key frame).
 const MAX_GOP_BYTES: usize = 16 * 1024 * 1024;
+/// A session whose client never completes ICE and DTLS within this is closed
+/// (str0m's ICE-lite timeout counts only from the first binding request, RFC 8445
+/// §5.1.1.1 servers never send any).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Input items handled per wake-up before the socket gets a turn again.
 const INPUT_BATCH: usize = 256;
 
@@ -349,6 +353,8 @@ impl MediaLoop {
             role,
             next_timeout: now,
             end_reason: None,
+            created: now,
+            connected: false,
         };
         self.metrics
             .sessions
@@ -425,6 +431,11 @@ impl MediaLoop {
         let now = Instant::now();
         let mut to_drive = Vec::new();
         for s in self.sessions.values_mut() {
+            if !s.connected && now.duration_since(s.created) >= CONNECT_TIMEOUT {
+                s.close("never_connected");
+                to_drive.push(s.id);
+                continue;
+            }
             if let RoleState::Publisher(p) = &mut s.role {
                 p.drain_aac();
                 if p.kicked() {
@@ -489,7 +500,10 @@ impl MediaLoop {
                         }
                     }
                     Ok(Output::Event(event)) => match event {
-                        Event::Connected => connected = true,
+                        Event::Connected => {
+                            s.connected = true;
+                            connected = true;
+                        }
                         Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                             s.close("ice_timeout");
                         }

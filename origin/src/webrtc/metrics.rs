@@ -13,8 +13,9 @@ pub struct WebrtcMetrics {
     /// `bframes`, `token`, `key`, `busy`, `full`, `unavailable`).
     pub offers: IntCounterVec,
     /// `ferrocast_webrtc_sessions_ended_total{role,reason}`: `deleted` (HTTP
-    /// DELETE), `ice_timeout` (vanished), `slow` (viewer dropped for loss),
-    /// `stream_ended`, `error`, `shutdown`.
+    /// DELETE), `ice_timeout` (vanished: no STUN consent checks for 15 s),
+    /// `never_connected` (no ICE/DTLS within 30 s of the answer), `slow` (viewer
+    /// dropped for loss), `stream_ended`, `kicked`, `abandoned`, `error`, `shutdown`.
     pub ended: IntCounterVec,
     /// `ferrocast_webrtc_datagrams_dropped_total{reason}`: UDP input that belongs to
     /// no session (`unknown_source`, `not_stun`, `oversize`) and output the socket
