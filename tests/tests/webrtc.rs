@@ -9,6 +9,8 @@
 //!   is not live → 404, a non-SDP body → 415, `PATCH` → 405;
 //! - WHIP without a key → 401, with a wrong key → 401, with another channel's key
 //!   → 403, and a WHIP offer for a channel that RTMP already publishes → 409;
+//! - on a `playback = token` channel, WHEP needs the HLS token (403 without or
+//!   with a bad one; 201 with it in the path or as a Bearer field);
 //! - random UDP datagrams on the media port are dropped and counted;
 //! - the LL-HLS stream keeps advancing through all of it.
 //!
@@ -20,12 +22,14 @@ use std::time::Duration;
 
 use anyhow::{ensure, Result};
 use tests::checks::wait_until;
+use tests::http::api_call;
 use tests::origin::{unique_key, Origin, OriginConfig};
 use tests::publisher::{PublishOptions, Publisher};
 use tests::srt::{metric, segments};
 use tests::webrtc::{offer, sdp_request, H264_CB, VP8_ONLY};
 
 const SDP: &str = "application/sdp";
+const ADMIN_KEY: &str = "webrtc-test-admin-key";
 
 /// What, URL, Bearer, Content-Type, body, expected status, expected text.
 type Case<'a> = (
@@ -50,6 +54,7 @@ fn run() -> Result<()> {
             ("rtc".into(), key.clone()),
             ("other".into(), other_key.clone()),
         ],
+        extra_toml: format!("[api]\nadmin_keys = [{ADMIN_KEY:?}]\n"),
         ..OriginConfig::default()
     })?;
     let _publisher = Publisher::start(
@@ -220,6 +225,65 @@ fn run() -> Result<()> {
         &[("result", "no_codec")],
     );
     ensure!(refused >= 1.0, "no_codec offers counted: {refused}");
+
+    // Token playback applies to WHEP as to HLS.
+    let api = |path: &str| origin.url(&format!("/api/v1/{path}"));
+    let (status, body) = api_call(
+        "PATCH",
+        &api("channels/rtc"),
+        Some(ADMIN_KEY),
+        Some(r#"{"playback":"token"}"#),
+    )?;
+    ensure!(status == 200, "PATCH to token playback: {status} {body}");
+    let (status, minted) = api_call(
+        "POST",
+        &api("tokens"),
+        Some(ADMIN_KEY),
+        Some(r#"{"channel":"rtc"}"#),
+    )?;
+    ensure!(status == 201, "mint: {status}");
+    let token = minted["token"].as_str().unwrap_or_default().to_owned();
+    let prefix = minted["path_prefix"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let o = offer(H264_CB, false, false);
+    let r = sdp_request("POST", &whep, None, SDP, &o)?;
+    ensure!(
+        r.status == 403,
+        "token channel without a token: {} {}",
+        r.status,
+        r.body
+    );
+    let r = sdp_request("POST", &whep, Some("not.a-token"), SDP, &o)?;
+    ensure!(
+        r.status == 403,
+        "token channel with a bad token: {} {}",
+        r.status,
+        r.body
+    );
+    let r = sdp_request(
+        "POST",
+        &origin.url(&format!("{prefix}/whep/rtc")),
+        None,
+        SDP,
+        &o,
+    )?;
+    ensure!(
+        r.status == 201,
+        "token in the path: {} {}",
+        r.status,
+        r.body
+    );
+    let r = sdp_request("POST", &whep, Some(&token), SDP, &o)?;
+    ensure!(r.status == 201, "token as Bearer: {} {}", r.status, r.body);
+    let (status, _) = api_call(
+        "PATCH",
+        &api("channels/rtc"),
+        Some(ADMIN_KEY),
+        Some(r#"{"playback":"public"}"#),
+    )?;
+    ensure!(status == 200, "PATCH back to public: {status}");
 
     // Random datagrams on the media port: dropped and counted.
     let before = metric(&origin, "ferrocast_webrtc_datagrams_dropped_total", &[]);
