@@ -337,6 +337,10 @@ impl MediaLoop {
         match role {
             RoleState::Viewer(_) => {
                 room.viewers.push(id);
+                self.metrics
+                    .channel_viewers
+                    .with_label_values(&[&channel])
+                    .inc();
                 self.feeds
                     .shared(&channel)
                     .viewers
@@ -621,6 +625,10 @@ impl MediaLoop {
                     .shared(&s.channel)
                     .viewers
                     .fetch_sub(1, Ordering::Relaxed);
+                self.metrics
+                    .channel_viewers
+                    .with_label_values(&[&s.channel])
+                    .dec();
             }
             RoleState::Publisher(p) => p.end(),
         }

@@ -8,6 +8,8 @@ pub struct WebrtcMetrics {
     /// `ferrocast_webrtc_sessions{role}`: live sessions, `viewer` (WHEP) or
     /// `publisher` (WHIP).
     pub sessions: IntGaugeVec,
+    /// `ferrocast_webrtc_channel_viewers{channel}`: WHEP viewers per channel.
+    pub channel_viewers: IntGaugeVec,
     /// `ferrocast_webrtc_offers_total{role,result}`: SDP offers answered
     /// (`accepted`) or refused, by reason (`bad_sdp`, `no_codec`, `not_live`,
     /// `bframes`, `token`, `key`, `busy`, `full`, `unavailable`).
@@ -40,6 +42,13 @@ impl WebrtcMetrics {
             sessions: IntGaugeVec::new(
                 opts("ferrocast_webrtc_sessions", "WebRTC sessions by role"),
                 &["role"],
+            )?,
+            channel_viewers: IntGaugeVec::new(
+                opts(
+                    "ferrocast_webrtc_channel_viewers",
+                    "WHEP viewers per channel",
+                ),
+                &["channel"],
             )?,
             offers: IntCounterVec::new(
                 opts(
@@ -83,6 +92,7 @@ impl WebrtcMetrics {
             )?,
         };
         registry.register(Box::new(m.sessions.clone()))?;
+        registry.register(Box::new(m.channel_viewers.clone()))?;
         registry.register(Box::new(m.offers.clone()))?;
         registry.register(Box::new(m.ended.clone()))?;
         registry.register(Box::new(m.datagrams_dropped.clone()))?;
