@@ -141,15 +141,7 @@ fn viewer_h264_profiles(source: u32) -> Vec<u32> {
 /// Answers a WHIP publisher's offer.
 pub fn publisher(offer: SdpOffer, local: &Local) -> Result<Built, OfferError> {
     let mut config = base_config(local);
-    for (i, plid) in PUBLISHER_H264_PROFILES.into_iter().enumerate() {
-        let pt = PT_H264 + 2 * i as u8;
-        config.codec_config().add_h264(
-            Pt::new_with_value(pt),
-            Some(Pt::new_with_value(pt + 1)),
-            true,
-            plid,
-        );
-    }
+    add_h264(&mut config, &PUBLISHER_H264_PROFILES);
     config = config.enable_opus(true, false);
     let built = build(config, offer, local, Codec::H264)?;
     if built.video.is_none() {
@@ -159,6 +151,20 @@ pub fn publisher(offer: SdpOffer, local: &Local) -> Result<Built, OfferError> {
         ));
     }
     Ok(built)
+}
+
+/// H.264 formats (packetization-mode 1, RFC 6184 §6.3) with RTX each, in order of
+/// preference.
+fn add_h264(config: &mut RtcConfig, profile_level_ids: &[u32]) {
+    for (i, plid) in profile_level_ids.iter().enumerate() {
+        let pt = PT_H264 + 2 * i as u8;
+        config.codec_config().add_h264(
+            Pt::new_with_value(pt),
+            Some(Pt::new_with_value(pt + 1)),
+            true,
+            *plid,
+        );
+    }
 }
 
 fn base_config(local: &Local) -> RtcConfig {

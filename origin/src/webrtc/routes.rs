@@ -123,36 +123,12 @@ impl LocalRoutes for WebrtcRoutes {
                     async move { delete(to_loop, channel, id, role).await },
                 ));
             }
-            (&Method::PATCH, Some(_)) => {
-                let mut r = text(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "trickle ICE and ICE restarts are not supported: the answer has every candidate",
-                );
-                r.headers.insert(
-                    http::header::ALLOW,
-                    HeaderValue::from_static("DELETE, OPTIONS"),
-                );
-                r
-            }
-            (_, None) => {
-                let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "use POST with an SDP offer");
-                r.headers.insert(
-                    http::header::ALLOW,
-                    HeaderValue::from_static("POST, OPTIONS"),
-                );
-                r
-            }
-            (_, Some(_)) => {
-                let mut r = text(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "use DELETE to end the session",
-                );
-                r.headers.insert(
-                    http::header::ALLOW,
-                    HeaderValue::from_static("DELETE, PATCH, OPTIONS"),
-                );
-                r
-            }
+            (&Method::PATCH, Some(_)) => not_allowed(
+                "DELETE, OPTIONS",
+                "trickle ICE and ICE restarts are not supported: the answer has every candidate",
+            ),
+            (_, None) => not_allowed("POST, OPTIONS", "use POST with an SDP offer"),
+            (_, Some(_)) => not_allowed("DELETE, PATCH, OPTIONS", "use DELETE to end the session"),
         };
         Some(ready(answer))
     }
@@ -423,6 +399,14 @@ fn publish_refused(rejection: &PublishRejection) -> UpstreamResponse {
             HeaderValue::from_static("Bearer error=\"invalid_token\""),
         );
     }
+    r
+}
+
+/// 405 with the methods the resource has (RFC 9110 §15.5.6).
+fn not_allowed(allow: &'static str, message: &str) -> UpstreamResponse {
+    let mut r = text(StatusCode::METHOD_NOT_ALLOWED, message);
+    r.headers
+        .insert(http::header::ALLOW, HeaderValue::from_static(allow));
     r
 }
 
