@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! whep-fanout [--origin-bin target/release/ferrocast-origin] [--clip FILE.flv]
-//!             [--steps 25,50,100,200,400] [--max 400] [--step-s 10] [--settle-s 3]
+//!             [--steps 25,50,100,200,250,300,350,400] [--max 400] [--step-s 10] [--settle-s 3]
 //!             [--hls-viewers N] [--no-hls] [--no-whep] [--client-threads 1] [--budget-s 270]
 //! whep-fanout --whep-url http://127.0.0.1:8089/whep --pid PID [--fps 30] [--no-audio]
 //!             [--hls-url http://HOST:PORT/live/CH/master.m3u8] ...
@@ -47,7 +47,7 @@ use bench::edge_load::server_cpu::{CpuMeter, CpuUse};
 use bench::whep_client::{ViewerStats, Viewers, WhepOptions, WhepViewer};
 
 const USAGE: &str = "usage: whep-fanout [--origin-bin PATH] [--clip FILE.flv] \
-[--steps 25,50,100,200,400] [--max 400] [--step-s 10] [--settle-s 3] [--hls-viewers N] [--no-hls] \
+[--steps 25,50,100,200,250,300,350,400] [--max 400] [--step-s 10] [--settle-s 3] [--hls-viewers N] [--no-hls] \
 [--no-whep] [--client-threads 1] [--budget-s 270] | --whep-url URL --pid PID [--fps 30] [--no-audio] [--hls-url URL]";
 
 /// Frames a sustained viewer must get, as a share of the clip's.
@@ -80,7 +80,7 @@ fn parse_args() -> Result<Args> {
     let mut a = Args {
         origin_bin: PathBuf::from(&target).join("release/ferrocast-origin"),
         clip: PathBuf::from(&target).join("bench-clip-2500k-nobf.flv"),
-        steps: vec![25, 50, 100, 200, 400],
+        steps: vec![25, 50, 100, 200, 250, 300, 350, 400],
         max: 400,
         step_s: 10.0,
         settle_s: 3.0,
@@ -232,10 +232,12 @@ async fn run(args: Args) -> Result<()> {
     let base = measure(&meter, args.settle_s.max(3.0)).await;
     let base_share = base.server_share().unwrap_or(0.0);
     println!("baseline (publisher only): origin {:.3} cores", base_share);
-    println!("viewers  origin_cores  client_cores  ms_cpu_per_viewer_s  fps_min  fps_mean  lossy  short  nacks  plis  connect_p50_ms  sustained");
+    println!("viewers  origin_cores  client_cores  ms_cpu_per_viewer_s  fps_min  fps_mean  lossy  short  nacks  plis  connect_p50_ms  sustained  marginal_ms");
 
     let mut viewers = Viewers::new();
     let mut best: Option<Step> = None;
+    let mut prev: Option<(usize, f64)> = None;
+    let origin_is_child = target._origin.is_some();
     let steps = if args.no_whep {
         &[][..]
     } else {
@@ -259,8 +261,20 @@ async fn run(args: Args) -> Result<()> {
         }
         let connected = viewers.wait_connected(Duration::from_secs(15)).await;
         tokio::time::sleep(Duration::from_secs_f64(args.settle_s)).await;
-        let step = measure_step(&meter, &viewers, args.step_s, target.fps, base_share).await;
-        println!("{}", step.row(connected));
+        let step = measure_step(
+            &meter,
+            &viewers,
+            args.step_s,
+            target.fps,
+            base_share,
+            origin_is_child,
+        )
+        .await;
+        let marginal = prev.map(|(pn, pc): (usize, f64)| {
+            (step.origin_cores - pc) * 1000.0 / (n as f64 - pn as f64)
+        });
+        prev = Some((n, step.origin_cores));
+        println!("{}  {}", step.row(connected), fmt_opt(marginal));
         let ok = step.sustained && connected == n && viewers.failures().is_empty();
         if ok {
             best = Some(step);
@@ -306,7 +320,7 @@ async fn run(args: Args) -> Result<()> {
              {:.2} ms CPU per viewer-second, {:.1} parts/s and {:.2} Mbit/s per viewer, {} errors",
             base2_share,
             share,
-            use_.client_share().unwrap_or(f64::NAN),
+            client_cores(&use_, origin_is_child),
             per_viewer,
             parts as f64 / use_.wall_s / n as f64,
             bytes as f64 * 8.0 / use_.wall_s / n as f64 / 1e6,
@@ -339,6 +353,10 @@ async fn run(args: Args) -> Result<()> {
         t_start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.3}"))
 }
 
 /// `http://host:port/path` → (`host:port`, `/path`).
@@ -387,6 +405,16 @@ async fn measure(meter: &CpuMeter, secs: f64) -> CpuUse {
     a.until(&meter.sample())
 }
 
+/// This process's own CPU share: the meter reads our process tree, which
+/// holds the origin when we started it.
+fn client_cores(used: &CpuUse, origin_is_child: bool) -> f64 {
+    let client = used.client_share().unwrap_or(f64::NAN);
+    match (origin_is_child, used.server_share()) {
+        (true, Some(server)) => (client - server).max(0.0),
+        _ => client,
+    }
+}
+
 /// One step's numbers.
 struct Step {
     viewers: usize,
@@ -430,6 +458,7 @@ async fn measure_step(
     secs: f64,
     fps: f64,
     base_share: f64,
+    origin_is_child: bool,
 ) -> Step {
     let before = viewers.stats();
     let used = measure(meter, secs).await;
@@ -458,7 +487,7 @@ async fn measure_step(
     Step {
         viewers: windows.len(),
         origin_cores,
-        client_cores: used.client_share().unwrap_or(f64::NAN),
+        client_cores: client_cores(&used, origin_is_child),
         ms_per_viewer_s: (origin_cores - base_share).max(0.0) * 1000.0 / n as f64,
         fps_min,
         fps_mean,

@@ -193,18 +193,18 @@ impl Clip {
             .filter(|t| t.tag_type == 9)
             .map(|t| t.timestamp)
             .collect();
-        let step = match video.as_slice() {
-            [first, .., last] => (last - first) / (video.len() as u32 - 1),
-            _ => 33,
-        }
-        .max(1);
-        let length_ms = u64::from(media.last().map_or(0, |t| t.timestamp) + step);
+        let step_ms = match video.as_slice() {
+            [first, .., last] if last > first => f64::from(last - first) / (video.len() - 1) as f64,
+            _ => 1000.0 / 30.0,
+        };
+        let last = media.last().map_or(0, |t| t.timestamp);
+        let length_ms = u64::from(last) + step_ms.round().max(1.0) as u64;
         Ok(Clip {
             script,
             headers,
             media,
             length_ms,
-            fps: 1000.0 / f64::from(step),
+            fps: 1000.0 / step_ms,
         })
     }
 }
