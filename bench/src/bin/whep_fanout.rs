@@ -6,6 +6,7 @@
 //!             [--hls-viewers N] [--no-hls] [--no-whep] [--client-threads 1] [--budget-s 270]
 //! whep-fanout --whep-url http://127.0.0.1:8089/whep --pid PID [--fps 30] [--no-audio]
 //!             [--hls-url http://HOST:PORT/live/CH/master.m3u8] ...
+//! either: [--reorder-packets 1500] [--recv-buffer 2097152 (0: system default)]
 //! ```
 //! By default it starts a release origin on loopback, publishes the 2.5 Mbit/s
 //! clip (H.264 without B-frames + AAC, encoded once with ffmpeg) over RTMP from
@@ -48,7 +49,7 @@ use bench::whep_client::{ViewerStats, Viewers, WhepOptions, WhepViewer};
 
 const USAGE: &str = "usage: whep-fanout [--origin-bin PATH] [--clip FILE.flv] \
 [--steps 25,50,100,200,250,300,350,400] [--max 400] [--step-s 10] [--settle-s 3] [--hls-viewers N] [--no-hls] \
-[--no-whep] [--client-threads 1] [--budget-s 270] | --whep-url URL --pid PID [--fps 30] [--no-audio] [--hls-url URL]";
+[--no-whep] [--client-threads 1] [--budget-s 270] | --whep-url URL --pid PID [--fps 30] [--no-audio] [--hls-url URL] [--reorder-packets N] [--recv-buffer BYTES]";
 
 /// Frames a sustained viewer must get, as a share of the clip's.
 const MIN_FRAME_SHARE: f64 = 0.98;
@@ -72,6 +73,8 @@ struct Args {
     pid: Option<u32>,
     fps: Option<f64>,
     audio: bool,
+    reorder_packets: Option<usize>,
+    recv_buffer: Option<usize>,
     hls_url: Option<String>,
 }
 
@@ -93,6 +96,8 @@ fn parse_args() -> Result<Args> {
         pid: None,
         fps: None,
         audio: true,
+        reorder_packets: None,
+        recv_buffer: None,
         hls_url: None,
     };
     let mut it = std::env::args().skip(1);
@@ -125,6 +130,10 @@ fn parse_args() -> Result<Args> {
             "--pid" => a.pid = Some(value()?.parse().context("--pid")?),
             "--fps" => a.fps = Some(value()?.parse().context("--fps")?),
             "--no-audio" => a.audio = false,
+            "--reorder-packets" => {
+                a.reorder_packets = Some(value()?.parse().context("--reorder-packets")?)
+            }
+            "--recv-buffer" => a.recv_buffer = Some(value()?.parse().context("--recv-buffer")?),
             "--hls-url" => a.hls_url = Some(value()?),
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -212,10 +221,17 @@ async fn run(args: Args) -> Result<()> {
             }
         }
     };
-    let opts = WhepOptions {
+    let mut opts = WhepOptions {
         audio: args.audio,
         ..WhepOptions::default()
     };
+    if let Some(n) = args.reorder_packets {
+        opts.video_reorder_packets = n;
+    }
+    if let Some(b) = args.recv_buffer {
+        // 0: the system default.
+        opts.recv_buffer = (b > 0).then_some(b);
+    }
     if args.no_whep {
         if let Some((authority, master)) = &target.hls {
             wait_hls(authority, master).await?;

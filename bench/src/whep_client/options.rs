@@ -20,17 +20,14 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// PLI and FIR counts.
 pub const DEFAULT_STATS_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Default [`WhepOptions::video_reorder_packets`]. str0m's own default (30)
-/// must be "at least as big as the number of packets the biggest keyframe can
-/// be split over": a 2.5 Mbit/s 720p IDR is 100–150 KB, 90–130 packets, and
-/// with 30 str0m drops it whole. 1,500 packets hold a 1.8 MB frame.
-pub const DEFAULT_VIDEO_REORDER_PACKETS: usize = 1500;
+/// Default [`WhepOptions::video_reorder_packets`]: str0m's own default.
+pub const DEFAULT_VIDEO_REORDER_PACKETS: usize = 30;
 
-/// Default [`WhepOptions::recv_buffer`]: 2 MiB. A key frame arrives as a
-/// burst of 100+ datagrams, each taking ~2.3 KB of socket buffer on loopback;
-/// with the usual 208 KiB default one busy client thread loses the tail of
-/// bursts that a browser (larger buffers, own thread) would not. Linux caps it
-/// at `net.core.rmem_max`.
+/// Default [`WhepOptions::recv_buffer`]: 2 MiB. str0m sends a key frame
+/// unpaced, as a burst of 100+ datagrams (a 145 KB IDR of a 2.5 Mbit/s 720p
+/// stream), each taking ~2.3 KB of socket buffer on loopback: with Linux's
+/// usual 208 KiB default the tail of every such burst is dropped by the kernel
+/// before the viewer reads it. Linux caps it at `net.core.rmem_max`.
 pub const DEFAULT_RECV_BUFFER: usize = 2 << 20;
 
 /// Returns a latency sample for a frame, or `None` to skip it. Called from the
@@ -75,8 +72,8 @@ pub struct WhepOptions {
     pub connect_timeout: Duration,
     /// How often str0m emits its ingress stats (NACK/PLI/FIR counts).
     pub stats_interval: Duration,
-    /// str0m's `reordering_size_video`: packets held while a frame is
-    /// incomplete; must exceed the packets of the largest key frame.
+    /// str0m's `reordering_size_video` (how long it holds back frames after
+    /// a gap, waiting for retransmissions).
     pub video_reorder_packets: usize,
     /// Drop every Nth datagram read after DTLS completed (0: none), before
     /// str0m sees it: loss that NACK/RTX should recover.
