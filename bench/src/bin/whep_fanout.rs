@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use bench::edge_load::server_cpu::{CpuMeter, CpuUse};
-use bench::whep_client::{ViewerStats, Viewers, WhepOptions, WhepViewer};
+use bench::whep_client::{ViewerStats, Viewers, WhepOptions, WhepViewer, LARGE_RECV_BUFFER};
 
 const USAGE: &str = "usage: whep-fanout [--origin-bin PATH] [--clip FILE.flv] \
 [--steps 25,50,100,200,250,300,350,400] [--max 400] [--step-s 10] [--settle-s 3] [--hls-viewers N] [--no-hls] \
@@ -223,6 +223,7 @@ async fn run(args: Args) -> Result<()> {
     };
     let mut opts = WhepOptions {
         audio: args.audio,
+        recv_buffer: Some(LARGE_RECV_BUFFER),
         ..WhepOptions::default()
     };
     if let Some(n) = args.reorder_packets {

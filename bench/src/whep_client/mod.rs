@@ -38,6 +38,7 @@ pub mod viewers;
 pub use error::WhepError;
 pub use options::{
     LatencyProbe, ReadMode, WhepOptions, DEFAULT_H264_PROFILES, DEFAULT_VIDEO_REORDER_PACKETS,
+    LARGE_RECV_BUFFER,
 };
 pub use stats::{Frame, LatencyStats, Track, ViewerStats};
 pub use viewer::WhepViewer;

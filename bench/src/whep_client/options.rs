@@ -23,12 +23,15 @@ pub const DEFAULT_STATS_INTERVAL: Duration = Duration::from_secs(1);
 /// Default [`WhepOptions::video_reorder_packets`]: str0m's own default.
 pub const DEFAULT_VIDEO_REORDER_PACKETS: usize = 30;
 
-/// Default [`WhepOptions::recv_buffer`]: 2 MiB. str0m sends a key frame
-/// unpaced, as a burst of 100+ datagrams (a 145 KB IDR of a 2.5 Mbit/s 720p
-/// stream), each taking ~2.3 KB of socket buffer on loopback: with Linux's
-/// usual 208 KiB default the tail of every such burst is dropped by the kernel
-/// before the viewer reads it. Linux caps it at `net.core.rmem_max`.
-pub const DEFAULT_RECV_BUFFER: usize = 2 << 20;
+/// A large [`WhepOptions::recv_buffer`] (2 MiB), used by the fan-out bench.
+/// str0m sends a key frame unpaced, as a burst of 100+ datagrams (a 145 KB IDR
+/// of a 2.5 Mbit/s 720p stream), each taking ~2.3 KB of socket buffer on
+/// loopback: with Linux's usual 208 KiB default the tail of such a burst is
+/// dropped by the kernel before the viewer reads it, beyond str0m's 100-packet
+/// NACK window. Not the default: with it, a [`ReadMode::Slow`] viewer queues
+/// ~20 s of stream before it loses anything. Linux caps it at
+/// `net.core.rmem_max`.
+pub const LARGE_RECV_BUFFER: usize = 2 << 20;
 
 /// Returns a latency sample for a frame, or `None` to skip it. Called from the
 /// viewer's task for every frame, so it must be cheap.
@@ -42,7 +45,9 @@ pub enum ReadMode {
     #[default]
     Normal,
     /// Read at most this many datagrams per second; the rest queue in the
-    /// socket's receive buffer and overflow it (a viewer on a slow link).
+    /// socket's receive buffer and overflow it (a viewer on a slow link). Loss
+    /// shows once the queued datagrams are read: ~2 s later with the default
+    /// buffer at 40/s.
     Slow {
         /// Datagrams per second.
         per_s: u32,
@@ -66,7 +71,8 @@ pub struct WhepOptions {
     pub h264_profiles: Vec<u32>,
     /// Address the UDP socket binds to (port 0); also the host candidate.
     pub bind: IpAddr,
-    /// Bytes of `SO_RCVBUF` to ask for (`None`: the system default).
+    /// Bytes of `SO_RCVBUF` to ask for (`None`: the system default, usually
+    /// 208 KiB; see [`LARGE_RECV_BUFFER`]).
     pub recv_buffer: Option<usize>,
     /// Limit for the POST round trip and for ICE + DTLS.
     pub connect_timeout: Duration,
@@ -96,7 +102,7 @@ impl Default for WhepOptions {
             audio: true,
             h264_profiles: DEFAULT_H264_PROFILES.to_vec(),
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            recv_buffer: Some(DEFAULT_RECV_BUFFER),
+            recv_buffer: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             stats_interval: DEFAULT_STATS_INTERVAL,
             video_reorder_packets: DEFAULT_VIDEO_REORDER_PACKETS,
