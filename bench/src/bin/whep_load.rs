@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use bench::whep_client::{Viewers, WhepOptions};
+use bench::whep_client::{Viewers, WhepOptions, LARGE_RECV_BUFFER};
 
 fn main() -> Result<()> {
     let mut url = None;
@@ -36,7 +36,13 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let set = Viewers::start(&url, viewers, &WhepOptions::default()).await;
+        // A large receive buffer: the origin sends a key frame as one burst
+        // (docs/benchmarks.md §16), which the default buffer cannot hold.
+        let opts = WhepOptions {
+            recv_buffer: Some(LARGE_RECV_BUFFER),
+            ..WhepOptions::default()
+        };
+        let set = Viewers::start(&url, viewers, &opts).await;
         let connected = set.wait_connected(Duration::from_secs(30)).await;
         println!("CONNECTED {connected}");
         for e in set.failures() {
