@@ -277,7 +277,17 @@ impl MediaLoop {
         } else {
             Role::Viewer
         };
-        let result = self.set_up(channel, offer, publisher);
+        // A panic inside str0m while building a session must cost only this offer,
+        // not the thread every session lives on.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.set_up(channel, offer, publisher)
+        }))
+        .unwrap_or_else(|_| {
+            tracing::error!("WebRTC: building a session panicked; offer refused");
+            Err(OfferError::Internal(
+                "the session could not be built".into(),
+            ))
+        });
         let label = match &result {
             Ok(_) => "accepted",
             Err(e) => e.label(),

@@ -130,8 +130,12 @@ pub fn viewer(offer: SdpOffer, info: &StreamInfo, local: &Local) -> Result<Built
 fn viewer_h264_profiles(source: u32) -> Vec<u32> {
     let mut out = vec![source];
     for fallback in [0x4d001f, 0x42e01f, 0x42001f] {
-        // str0m matches by profile (RFC 6184 §8.2.2), so one entry per profile.
-        if fallback >> 16 != source >> 16 || (fallback >> 8) & 0xff != (source >> 8) & 0xff {
+        // One entry per profile_idc: str0m gives each offered payload type to one
+        // of ours, and two of ours in the same profile (42c01f and 42e01f are both
+        // Constrained Baseline, RFC 6184 Table 5) would claim the same one. A
+        // Constrained Baseline source thus gets no separate Baseline entry, which
+        // is fine: Baseline decoders decode it.
+        if !out.iter().any(|p| p >> 16 == fallback >> 16) {
             out.push(fallback);
         }
     }
@@ -257,6 +261,17 @@ fn answer_mids(sdp: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_h264_format_per_profile() {
+        assert_eq!(
+            viewer_h264_profiles(0x64001f),
+            [0x64001f, 0x4d001f, 0x42e01f]
+        );
+        // Browsers' WHIP streams: Constrained Baseline as 42c01f.
+        assert_eq!(viewer_h264_profiles(0x42c01f), [0x42c01f, 0x4d001f]);
+        assert_eq!(viewer_h264_profiles(0x4d0028), [0x4d0028, 0x42e01f]);
+    }
 
     #[test]
     fn mids_of_accepted_sections_only() {
