@@ -111,10 +111,12 @@
   /** The session object both clients return. */
   function session(kind, pc, resource, headers, extra) {
     let stopped = false;
+    const connected = connectedPromise(pc, kind, CONNECT_TIMEOUT_MS);
+    connected.catch(() => {}); // not unhandled when nobody waits for it
     return Object.assign({
       pc,
       resource,
-      connected: connectedPromise(pc, kind, CONNECT_TIMEOUT_MS),
+      connected,
       /** Closes the peer connection and DELETEs the session (once; errors are ignored). */
       async stop() {
         if (stopped) return;
