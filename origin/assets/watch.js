@@ -91,9 +91,12 @@ async function startRealtime() {
       await s.connected;
       if (mine !== attempt) return;
       showError(null);
+      // Lost after it worked (the stream ended, the network changed): stop; the
+      // poll starts real-time playback again while the channel is live.
       s.pc.addEventListener('connectionstatechange', () => {
-        if (rtc === s && s.pc.connectionState === 'failed') {
-          fallBack(new Error('WHEP: the media connection failed'));
+        if (rtc === s && (s.pc.connectionState === 'failed' || s.pc.connectionState === 'closed')) {
+          console.warn('real-time connection', s.pc.connectionState);
+          stopPlayback();
         }
       });
       return;

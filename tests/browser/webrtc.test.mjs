@@ -18,8 +18,9 @@
 //     audio (transcoded from AAC) receiving packets, chat still connected.
 // (d) errors shown by the pages: B-frames refused (`[webrtc] bframes = "refuse"`,
 //     409) on the watch page, which then falls back to LL-HLS; WHEP for a channel
-//     that is not live (404); WHIP with a wrong key on the admin page (403) and
-//     without a key through the client (401).
+//     that is not live (404); WHIP on the admin page with a key that is no channel's
+//     (401 or 403), and through the client with another channel's key (403) and
+//     without a key (401).
 // About 90 s on a 2-core box.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -255,7 +256,7 @@ test('(c) ffmpeg RTMP with B-frames + AAC → the watch page in real-time mode (
     });
   });
 
-test('(d) errors on the pages: B-frames refused (409, falls back to LL-HLS), not live (404), wrong or no WHIP key (403, 401)',
+test('(d) errors on the pages: B-frames refused (409, falls back to LL-HLS), not live (404), wrong or no WHIP key (401, 403)',
   { timeout: 90_000 }, async () => {
     await withStack('webrtc-errors', async (st) => {
       await st.startOrigin({ extraToml: await originToml('bframes = "refuse"') });
@@ -291,7 +292,7 @@ test('(d) errors on the pages: B-frames refused (409, falls back to LL-HLS), not
       log(`watch page (404): "${notLive}"`);
       assert.match(notLive, /WHEP 404/);
 
-      // 403: the admin page's "publish from this page" with a wrong key.
+      // The admin page's "publish from this page" with a key that is no channel's.
       await page.goto(`${st.base}/admin`, { waitUntil: 'load' });
       const server = await page.$eval('#whip-server', (e) => e.textContent);
       assert.equal(server, `${st.base}/whip/{channel}`, 'the admin page shows the WHIP server URL');
@@ -304,11 +305,14 @@ test('(d) errors on the pages: B-frames refused (409, falls back to LL-HLS), not
         return s.dataset.state === 'failed' ? document.getElementById('whip-status').textContent : null;
       }), { timeoutMs: 15_000 });
       log(`admin page (wrong key): "${wrong}"`);
-      assert.match(wrong, /WHIP 403/);
+      assert.match(wrong, /WHIP 40[13]/);
 
-      // 401: no key at all, through the client from another origin (CORS).
+      // Through the client from another origin (CORS): another channel's key (403), no key (401).
       await st.startStatic();
       await page.goto(`${st.static.url}/webrtc.html`, { waitUntil: 'load' });
+      const otherKey = await page.evaluate((url, key) => rt.publish({ url, streamKey: key }), `${st.base}/whip/${idle}`, st.key);
+      log(`client (another channel's key): ${JSON.stringify(otherKey)}`);
+      assert.equal(otherKey.status, 403, `another channel's key: ${otherKey.error}`);
       const noKey = await page.evaluate((url) => rt.publish({ url, streamKey: '' }), `${st.base}/whip/${idle}`);
       log(`client (no key): ${JSON.stringify(noKey)}`);
       assert.equal(noKey.status, 401, `no key: ${noKey.error}`);
