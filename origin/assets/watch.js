@@ -206,8 +206,10 @@ setInterval(async () => {
   if (active === 'realtime' && rtc) {
     try { l = await realtimeLatency(rtc.pc); } catch (_) { l = null; }
     latencyEl.textContent = Number.isFinite(l) ? '~' + l.toFixed(2) + ' s' : '–';
+    latencyEl.title = 'this side only: network, jitter buffer and decoding (not the sender\'s capture and encoding)';
     return;
   }
+  latencyEl.title = '';
   l = hls && hls.latency;
   latencyEl.textContent = Number.isFinite(l) && l > 0 ? l.toFixed(1) + ' s' : '–';
 }, 1000);
