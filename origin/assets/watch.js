@@ -47,17 +47,21 @@ function showError(text) {
   errorEl.hidden = !text;
 }
 
+/** The mode the next playback starts in. */
+function effectiveMode() { return realtimeFailed ? 'hls' : preferred; }
+
 function setActive(mode) {
   active = mode;
-  modeEl.dataset.mode = mode || preferred;
-  modeEl.textContent = (mode || preferred) === 'realtime' ? 'Real-time (WebRTC)' : 'LL-HLS';
-  toggle.textContent = preferred === 'realtime' ? 'Switch to LL-HLS' : 'Real-time';
+  const shown = mode || effectiveMode();
+  modeEl.dataset.mode = shown;
+  modeEl.textContent = shown === 'realtime' ? 'Real-time (WebRTC)' : 'LL-HLS';
+  toggle.textContent = effectiveMode() === 'realtime' ? 'Switch to LL-HLS' : realtimeFailed ? 'Retry real-time' : 'Real-time';
 }
 
 function startPlayback() {
   if (playing) return;
   playing = true;
-  if (preferred === 'realtime' && !realtimeFailed && window.FerrocastWebRtc) startRealtime();
+  if (effectiveMode() === 'realtime' && window.FerrocastWebRtc) startRealtime();
   else startHls();
 }
 
@@ -154,7 +158,7 @@ function switchMode(mode) {
   stopPlayback();
   if (live || mode === 'realtime') startPlayback();
 }
-toggle.addEventListener('click', () => switchMode(preferred === 'realtime' ? 'hls' : 'realtime'));
+toggle.addEventListener('click', () => switchMode(effectiveMode() === 'realtime' ? 'hls' : 'realtime'));
 setActive(null);
 
 // For tests and the curious: what plays, the WHEP session, the last error shown.
