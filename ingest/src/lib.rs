@@ -6,6 +6,8 @@
 //!   multitrack), turned into tracks and frames.
 //! - [`ts`]: the MPEG-TS demuxer (sans-IO) for SRT ingest.
 //! - [`srt`]: the SRT listener (MPEG-TS over SRT, srt-tokio).
+//! - [`whip`]: WHIP ingest's depacketized WebRTC media turned into frames (the
+//!   WebRTC session itself runs in the origin's media loop).
 //! - [`publish`]: the contract between a listener and whoever receives streams
 //!   (the origin): authorising a stream key and sinking media.
 #![forbid(unsafe_code)]
@@ -15,3 +17,4 @@ pub mod publish;
 pub mod rtmp;
 pub mod srt;
 pub mod ts;
+pub mod whip;

@@ -18,6 +18,9 @@ pub struct PublishRequest {
     pub stream_key: String,
     /// The publisher's address.
     pub peer: SocketAddr,
+    /// The channel the publisher named, when the protocol names one (WHIP's
+    /// `/whip/{channel}`): the key must open exactly this channel.
+    pub channel: Option<String>,
 }
 
 impl std::fmt::Debug for PublishRequest {
@@ -26,6 +29,7 @@ impl std::fmt::Debug for PublishRequest {
             .field("app", &self.app)
             .field("stream_key", &"<redacted>")
             .field("peer", &self.peer)
+            .field("channel", &self.channel)
             .finish()
     }
 }
@@ -45,6 +49,9 @@ pub enum PublishRejection {
     /// The key could not be checked (the catalog is unreachable); try again later.
     #[error("stream keys cannot be checked right now")]
     Unavailable,
+    /// The key is valid but opens another channel than the one named.
+    #[error("this stream key does not publish channel {0:?}")]
+    WrongChannel(String),
     /// Too many wrong keys from this address recently; refused without a check.
     #[error("too many wrong stream keys from this address; try again later")]
     TooManyFailures,

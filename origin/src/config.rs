@@ -4,7 +4,7 @@
 //! variables `FERROCAST_SECTION__KEY` (e.g. `FERROCAST_HTTP__LISTEN=0.0.0.0:80`,
 //! `FERROCAST_PACKAGING__PART_TARGET_S=0.5`). Each default is a named constant.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,7 @@ pub const DEFAULT_HTTP3_LISTEN: &str = edge::http3::section::DEFAULT_LISTEN;
 pub const DEFAULT_RTMP_LISTEN: &str = "0.0.0.0:1935";
 /// Default `[srt] listen`.
 pub const DEFAULT_SRT_LISTEN: &str = "0.0.0.0:9000";
-/// Default `[webrtc] udp_listen` (WebRTC is not served yet; see issue 8).
+/// Default `[webrtc] udp_listen`.
 pub const DEFAULT_WEBRTC_UDP_LISTEN: &str = "0.0.0.0:8189";
 /// Default `[storage] data_dir`.
 pub const DEFAULT_DATA_DIR: &str = "./data";
@@ -48,7 +48,7 @@ pub struct Config {
     pub rtmp: RtmpConfig,
     /// `[srt]`: SRT ingest (MPEG-TS over SRT).
     pub srt: SrtConfig,
-    /// `[webrtc]`: reserved for WHIP/WHEP (issue 8).
+    /// `[webrtc]`: WHEP playback and WHIP ingest.
     pub webrtc: WebrtcConfig,
     /// `[storage]`: where data lives.
     pub storage: StorageConfig,
@@ -182,18 +182,91 @@ impl Default for SrtConfig {
     }
 }
 
-/// `[webrtc]`.
+/// `[webrtc]`: WHEP playback and WHIP ingest (see [`crate::webrtc`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebrtcConfig {
-    /// UDP address shared by all WebRTC sessions (not served yet).
+    /// Serve `/whep/…` and `/whip/…` (default true).
+    pub enabled: bool,
+    /// UDP address shared by all WebRTC sessions (ICE-lite, one port).
     pub udp_listen: SocketAddr,
+    /// Addresses put into answers as host candidates. Empty: the listen address,
+    /// or, when it is unspecified (`0.0.0.0`), 127.0.0.1 plus the host's primary
+    /// address.
+    pub candidates: Vec<IpAddr>,
+    /// What to do with sources that have B-frames: `reencode` (x264 without
+    /// B-frames, for WebRTC only) or `refuse` (WHEP answers 409).
+    pub bframes: BframePolicy,
+    /// x264 preset of the B-frame re-encode.
+    pub reencode_preset: String,
+    /// Bit rate of the B-frame re-encode, kbit/s.
+    pub reencode_bitrate_kbps: u32,
+    /// Bit rate of the Opus audio made from AAC sources, bit/s.
+    pub opus_bitrate: u32,
+    /// Most WebRTC sessions (viewers + publishers) at once; more answer 503.
+    pub max_sessions: usize,
+    /// A viewer reporting more than this fraction of packets lost (RTCP receiver
+    /// reports) for `slow_viewer_window_s` is dropped.
+    pub slow_viewer_loss: f32,
+    /// See `slow_viewer_loss`.
+    pub slow_viewer_window_s: f64,
+    /// A WHIP publisher is asked for a key frame (PLI) this often, so the LL-HLS
+    /// segmenter can cut segments (browsers send key frames only on request).
+    pub whip_keyframe_interval_s: f64,
+    /// WHIP publishers' Opus audio is also transcoded to AAC for Apple players.
+    pub whip_aac: bool,
+}
+
+impl WebrtcConfig {
+    /// Checks ranges; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(8_000..=510_000).contains(&self.opus_bitrate) {
+            return Err("[webrtc] opus_bitrate must be 8000..=510000 (RFC 6716 §2.1.1)".into());
+        }
+        if !(100..=50_000).contains(&self.reencode_bitrate_kbps) {
+            return Err("[webrtc] reencode_bitrate_kbps must be 100..=50000".into());
+        }
+        if !(0.0..=1.0).contains(&self.slow_viewer_loss) {
+            return Err("[webrtc] slow_viewer_loss must be a fraction 0..=1".into());
+        }
+        if !(1.0..=60.0).contains(&self.slow_viewer_window_s) {
+            return Err("[webrtc] slow_viewer_window_s must be 1..=60".into());
+        }
+        if !(0.5..=20.0).contains(&self.whip_keyframe_interval_s) {
+            return Err("[webrtc] whip_keyframe_interval_s must be 0.5..=20".into());
+        }
+        if self.max_sessions == 0 {
+            return Err("[webrtc] max_sessions must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// `[webrtc] bframes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BframePolicy {
+    /// Re-encode the source without B-frames for WebRTC viewers.
+    Reencode,
+    /// Refuse WHEP for such channels with 409.
+    Refuse,
 }
 
 impl Default for WebrtcConfig {
     fn default() -> Self {
         Self {
+            enabled: true,
             udp_listen: DEFAULT_WEBRTC_UDP_LISTEN.parse().expect("valid default"),
+            candidates: Vec::new(),
+            bframes: BframePolicy::Reencode,
+            reencode_preset: "veryfast".into(),
+            reencode_bitrate_kbps: 2_500,
+            opus_bitrate: 96_000,
+            max_sessions: 2_000,
+            slow_viewer_loss: 0.2,
+            slow_viewer_window_s: 5.0,
+            whip_keyframe_interval_s: 2.0,
+            whip_aac: true,
         }
     }
 }
@@ -345,6 +418,7 @@ impl Config {
             ));
         }
         self.ladder.validate().map_err(ConfigError::Invalid)?;
+        self.webrtc.validate().map_err(ConfigError::Invalid)?;
         self.tls.validate().map_err(ConfigError::Invalid)?;
         self.http3.validate().map_err(ConfigError::Invalid)?;
         if self

@@ -45,3 +45,4 @@ pub mod server;
 pub mod uploads;
 pub mod vod;
 pub mod webhooks;
+pub mod webrtc;

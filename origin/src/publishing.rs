@@ -21,6 +21,7 @@ use crate::ladder::{LadderHandle, Ladders, LADDER_FINISH_WAIT};
 use crate::metrics::OriginMetrics;
 use crate::vod::live_to_vod::LiveToVod;
 use crate::webhooks::{Event, Webhooks};
+use crate::webrtc::{Feeds, RealtimeTap};
 
 /// The RTMP application publishers must use (`rtmp://host/live/{key}`).
 pub const LIVE_APP: &str = "live";
@@ -41,6 +42,8 @@ pub struct OriginPublishHandler {
     ladders: Option<Ladders>,
     /// Live to VOD, for channels with `record = true`.
     live_to_vod: Option<LiveToVod>,
+    /// WebRTC viewers' feeds (see [`crate::webrtc`]).
+    webrtc: Option<Feeds>,
 }
 
 impl OriginPublishHandler {
@@ -63,6 +66,7 @@ impl OriginPublishHandler {
             webhooks,
             ladders: None,
             live_to_vod: None,
+            webrtc: None,
         }
     }
 
@@ -77,6 +81,12 @@ impl OriginPublishHandler {
     /// stream (see [`crate::vod::live_to_vod`]).
     pub fn with_live_to_vod(mut self, live_to_vod: LiveToVod) -> Self {
         self.live_to_vod = Some(live_to_vod);
+        self
+    }
+
+    /// Every publish session also feeds WebRTC viewers (see [`crate::webrtc`]).
+    pub fn with_webrtc_if(mut self, feeds: Option<Feeds>) -> Self {
+        self.webrtc = feeds;
         self
     }
 }
@@ -114,6 +124,11 @@ async fn authorize(
         }
     };
     failures().succeeded(addr);
+    if let Some(named) = &request.channel {
+        if *named != record.name {
+            return Err(PublishRejection::WrongChannel(named.clone()));
+        }
+    }
     Ok(record)
 }
 
@@ -162,6 +177,7 @@ fn rejected(metrics: &OriginMetrics, request: &PublishRequest, rejection: &Publi
         PublishRejection::AlreadyPublishing(_) => "already_publishing",
         PublishRejection::Unavailable => "unavailable",
         PublishRejection::TooManyFailures => "too_many_failures",
+        PublishRejection::WrongChannel(_) => "wrong_channel",
     };
     metrics.publish_rejected.with_label_values(&[reason]).inc();
     tracing::warn!(peer = %request.peer, app = %request.app, "publish rejected: {rejection}");
@@ -209,6 +225,7 @@ impl PublishHandler for OriginPublishHandler {
         let webhooks = self.webhooks.clone();
         let ladders = self.ladders.clone();
         let live_to_vod = self.live_to_vod.clone();
+        let webrtc = self.webrtc.clone();
         Box::pin(async move {
             match decide(&request, &channels, catalog, &runtime, &key_failures).await {
                 Ok(Accepted {
@@ -244,6 +261,14 @@ impl PublishHandler for OriginPublishHandler {
                         .ok(),
                         None => None,
                     };
+                    let realtime = webrtc.and_then(|feeds| {
+                        feeds
+                            .tap(&channel.name)
+                            .inspect_err(|e| {
+                                tracing::error!(channel = %channel.name, error = %e, "cannot start the WebRTC feed thread");
+                            })
+                            .ok()
+                    });
                     Ok(Box::new(ChannelSink {
                         channel,
                         session,
@@ -253,6 +278,7 @@ impl PublishHandler for OriginPublishHandler {
                         webhooks,
                         ended: false,
                         ladder,
+                        realtime,
                     }) as Box<dyn MediaSink>)
                 }
                 Err(rejection) => {
@@ -295,6 +321,8 @@ struct ChannelSink {
     ended: bool,
     /// The session's live ladder thread, when the channel has one.
     ladder: Option<LadderHandle>,
+    /// The session's WebRTC feed, when WebRTC is on.
+    realtime: Option<RealtimeTap>,
 }
 
 impl ChannelSink {
@@ -334,6 +362,9 @@ impl MediaSink for ChannelSink {
         if let Some(ladder) = self.ladder.as_mut() {
             ladder.track(&track);
         }
+        if let Some(realtime) = self.realtime.as_mut() {
+            realtime.track(&track);
+        }
         self.with_stream(|s| s.handle_track(track, now_ms()));
     }
 
@@ -347,6 +378,9 @@ impl MediaSink for ChannelSink {
         if let Some(ladder) = self.ladder.as_mut() {
             ladder.frame(&frame);
         }
+        if let Some(realtime) = self.realtime.as_mut() {
+            realtime.frame(&frame);
+        }
         self.with_stream(|s| s.handle_frame(frame, now_ms()));
     }
 
@@ -359,6 +393,8 @@ impl MediaSink for ChannelSink {
             return;
         }
         self.metrics.publishers.dec();
+        // Ends the WebRTC feed thread (viewers wait out the reconnect grace).
+        self.realtime = None;
         // Closes the ladder's queue; its thread encodes what is left and ends.
         let ladder = self.ladder.take().map(LadderHandle::finish);
         let channel = self.channel.clone();

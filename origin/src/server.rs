@@ -93,47 +93,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         LiveUpstream::new(channels.clone(), metrics.clone()),
         VodFiles::new(&config.storage.data_dir),
     ));
-    let pipeline = {
-        let ready = ready.clone();
-        Arc::new(
-            edge::pipeline::Pipeline::new(upstream, &registry)
-                .context("registering HTTP metrics")?
-                .with_readiness(move || ready.load(Ordering::Relaxed))
-                // Tokens in paths (or forwarded by edges) are verified with our own
-                // key; which channels need one is the catalog's per-channel rule.
-                .with_token_verifier(
-                    edge::token::TokenVerifier::new(
-                        &playback_signing::public_key_text(&signing),
-                        Vec::new(),
-                    )
-                    .map_err(anyhow::Error::msg)?,
-                )
-                .with_local_routes(Arc::new(RouteList(
-                    vec![
-                        // Before the API, which would answer /api/v1/uploads with 404.
-                        Arc::new(crate::uploads::UploadRoutes(uploads.clone()))
-                            as Arc<dyn edge::pipeline::LocalRoutes>,
-                        Arc::new(ControlRoutes(Arc::new(
-                            ControlApi::new(
-                                catalog.clone(),
-                                channels.clone(),
-                                &config.api.admin_keys,
-                                signing.clone(),
-                                chat.clone(),
-                            )
-                            .with_data_dir(&config.storage.data_dir)
-                            .with_ladder_default(config.ladder.live_default),
-                        ))),
-                        Arc::new(ChatRoutes::new(chat.clone(), catalog.clone())),
-                        Arc::new(PageRoutes::new(config.rtmp.listen.port())),
-                    ]
-                    .into_iter()
-                    // ACME HTTP-01 (`[tls.acme] challenge = "http-01"`).
-                    .chain(certificates.as_ref().and_then(|c| c.acme_http01_routes()))
-                    .collect(),
-                ))),
-        )
-    };
     let webhooks = Webhooks::start(catalog.clone());
     // VOD (issue 7): the job runner for uploads, and live to VOD for `record` channels.
     let vod_metrics =
@@ -161,6 +120,21 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         &config.ladder,
         crate::ladder::LadderMetrics::register(&registry).context("registering ladder metrics")?,
     );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    // WebRTC (issue 8): WHEP viewers and WHIP publishers on one UDP port.
+    let webrtc = if config.webrtc.enabled {
+        Some(crate::webrtc::WebRtc::start(
+            &config.webrtc,
+            Duration::from_secs_f64(config.packaging.reconnect_grace_s),
+            &registry,
+            stop_rx.clone(),
+        )?)
+    } else {
+        None
+    };
     let handler = Arc::new(
         OriginPublishHandler::new(
             channels.clone(),
@@ -170,13 +144,57 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             Duration::from_secs_f64(config.packaging.reconnect_grace_s),
         )
         .with_ladders(ladders)
-        .with_live_to_vod(live_to_vod),
+        .with_live_to_vod(live_to_vod)
+        .with_webrtc_if(webrtc.as_ref().map(|w| w.feeds.clone())),
     );
-
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
+    let playback_tokens = || {
+        edge::token::TokenVerifier::new(&playback_signing::public_key_text(&signing), Vec::new())
+            .map_err(anyhow::Error::msg)
     };
+    let webrtc_routes = match &webrtc {
+        Some(w) => Some(
+            Arc::new(w.routes(handler.clone(), channels.clone(), playback_tokens()?))
+                as Arc<dyn edge::pipeline::LocalRoutes>,
+        ),
+        None => None,
+    };
+    let pipeline = {
+        let ready = ready.clone();
+        Arc::new(
+            edge::pipeline::Pipeline::new(upstream, &registry)
+                .context("registering HTTP metrics")?
+                .with_readiness(move || ready.load(Ordering::Relaxed))
+                // Tokens in paths (or forwarded by edges) are verified with our own
+                // key; which channels need one is the catalog's per-channel rule.
+                .with_token_verifier(playback_tokens()?)
+                .with_local_routes(Arc::new(RouteList(
+                    vec![
+                        // Before the API, which would answer /api/v1/uploads with 404.
+                        Arc::new(crate::uploads::UploadRoutes(uploads.clone()))
+                            as Arc<dyn edge::pipeline::LocalRoutes>,
+                        Arc::new(ControlRoutes(Arc::new(
+                            ControlApi::new(
+                                catalog.clone(),
+                                channels.clone(),
+                                &config.api.admin_keys,
+                                signing.clone(),
+                                chat.clone(),
+                            )
+                            .with_data_dir(&config.storage.data_dir)
+                            .with_ladder_default(config.ladder.live_default),
+                        ))),
+                        Arc::new(ChatRoutes::new(chat.clone(), catalog.clone())),
+                        Arc::new(PageRoutes::new(config.rtmp.listen.port())),
+                    ]
+                    .into_iter()
+                    .chain(webrtc_routes)
+                    // ACME HTTP-01 (`[tls.acme] challenge = "http-01"`).
+                    .chain(certificates.as_ref().and_then(|c| c.acme_http01_routes()))
+                    .collect(),
+                ))),
+        )
+    };
+
     let upload_sweeper = uploads.start_sweeper(stop_rx.clone());
     let vod_workers = vod_runner.start(stop_rx.clone()).await;
     // Certificate reloads (SIGHUP, changed files) and ACME renewals.
@@ -266,6 +284,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         let _ = task.await;
     }
     let _ = tokio::task::spawn_blocking(move || srt_thread.join()).await;
+    if let Some(webrtc) = webrtc {
+        let _ = tokio::task::spawn_blocking(move || webrtc.join()).await;
+    }
     let _ = http_task.await;
     if let Some(http3) = http3 {
         http3.join().await;

@@ -270,6 +270,7 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
                         app,
                         stream_key,
                         peer,
+                        channel: None,
                     };
                     match handler.publish(request).await {
                         Ok(sink) => {

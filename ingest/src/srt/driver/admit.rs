@@ -40,6 +40,7 @@ impl Driver {
                     app: SRT_APP.to_owned(),
                     stream_key: admitted.stream_key,
                     peer,
+                    channel: None,
                 };
                 let check = self.config.handler.check(&publish);
                 let key_settings = admitted.key_settings;
