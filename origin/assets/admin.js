@@ -74,7 +74,7 @@ const whipPreview = document.getElementById('whip-preview');
 let whipSession = null;
 let whipMedia = null;
 
-function whipUrl(channel) { return location.origin + '/whip/' + encodeURIComponent(channel || '{channel}'); }
+function whipUrl(channel) { return location.origin + '/whip/' + (channel ? encodeURIComponent(channel) : '{channel}'); }
 function showWhipServer() { document.getElementById('whip-server').textContent = whipUrl(whipChannel.value.trim()); }
 
 function whipState(state, text) {
