@@ -23,6 +23,8 @@ const toggle = document.getElementById('mode-toggle');
 /** WHEP attempts while the API says live but the real-time path has no stream yet (404). */
 const WHEP_TRIES = 4;
 const WHEP_RETRY_MS = 1000;
+/** Connected but no video frame this long after: fall back (the server has no media for us). */
+const FIRST_FRAME_TIMEOUT_MS = 8000;
 let hls = null;
 let playing = false;
 let live = false;
@@ -94,6 +96,11 @@ async function startRealtime() {
       rtc = s;
       await s.connected;
       if (mine !== attempt) return;
+      if (!(await firstVideoFrame(s, FIRST_FRAME_TIMEOUT_MS))) {
+        if (mine !== attempt) return;
+        throw new Error('WHEP: connected, but no video arrived in ' + FIRST_FRAME_TIMEOUT_MS / 1000 + ' s');
+      }
+      if (mine !== attempt) return;
       showError(null);
       // Lost after it worked (the stream ended, the network changed): stop; the
       // poll starts real-time playback again while the channel is live.
@@ -125,6 +132,17 @@ async function startRealtime() {
     return;
   }
   fallBack(error);
+}
+
+/** Resolves true at the first video frame shown, false after `ms` (true at once for audio-only). */
+function firstVideoFrame(s, ms) {
+  if (!s.stream.getVideoTracks().length) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    const done = () => { clearTimeout(timer); resolve(true); };
+    if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(done);
+    else video.addEventListener('loadeddata', done, { once: true });
+  });
 }
 
 /** Real-time playback failed: say why, and play LL-HLS (until the toggle is pressed). */
@@ -178,8 +196,10 @@ async function poll() {
       const ch = await res.json();
       document.getElementById('stream-title').textContent = ch.title;
       document.getElementById('viewers').textContent = String(ch.viewers ?? 0);
+      const wasLive = live;
       setLive(ch.live);
-      if (ch.live) startPlayback(); else if (playing) stopPlayback();
+      // A real-time attempt the viewer asked for while offline may finish (and say "not live").
+      if (ch.live) startPlayback(); else if (playing && (wasLive || active !== 'realtime')) stopPlayback();
     } else {
       setLive(false);
     }
