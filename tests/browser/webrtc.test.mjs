@@ -7,7 +7,8 @@
 // (a) WHIP → WHEP + LL-HLS: a test page publishes a canvas (captureStream(30)) and an
 //     oscillator over WHIP to a channel made through the API (key from the API);
 //     a second window plays it over WHEP (frames decode, none dropped to speak of,
-//     Opus audio arrives), a third plays it over LL-HLS on the watch page.
+//     Opus audio arrives), a third plays it over LL-HLS on the watch page, then
+//     (a2) in real-time mode (WHEP through the page's own client), chat connected.
 // (b) glass-to-glass latency of WHEP, in (a)'s stack: the publisher draws the epoch
 //     time into each frame as a strip of black and white cells; the viewer decodes
 //     the strip of every displayed frame (requestVideoFrameCallback) and subtracts
@@ -91,7 +92,7 @@ function watchRtcStats(page) {
       }
       if (s.type === 'inbound-rtp' && s.kind === 'audio') {
         out.audioIn = { codec: codec(s.codecId), packetsReceived: s.packetsReceived, totalSamplesReceived: s.totalSamplesReceived,
-          concealedSamples: s.concealedSamples, audioLevel: s.audioLevel };
+          concealedSamples: s.concealedSamples, audioLevel: s.audioLevel, totalAudioEnergy: s.totalAudioEnergy };
       }
     });
     return out;
@@ -157,7 +158,7 @@ test('(a) WHIP from a page → WHEP in another window and LL-HLS on the watch pa
       const dropped = vin.framesDropped - vin0.framesDropped;
       console.log([
         '',
-        `RESULT (a) publisher: ${JSON.stringify(p1.publisher.videoOut)} audio ${JSON.stringify(p1.publisher.audioOut)}`,
+        `RESULT (a) publisher: ${JSON.stringify(p1.publisher.videoOut)} audio ${JSON.stringify(p1.publisher.audioOut)} source ${JSON.stringify(p1.publisher.audioSource)}`,
         `RESULT (a) WHEP video: ${JSON.stringify(vin)}`,
         `RESULT (a) WHEP audio: ${JSON.stringify(ain)}`,
         `RESULT (a) WHEP: +${decoded} frames decoded (${fmt(decoded / wallS, 1)}/s over ${fmt(wallS, 1)} s), +${dropped} dropped, ` +
@@ -173,6 +174,7 @@ test('(a) WHIP from a page → WHEP in another window and LL-HLS on the watch pa
       assert.equal(ain.codec, 'audio/opus', 'WHEP audio is Opus');
       assert.ok(ain.packetsReceived - ain0.packetsReceived >= 8 * 25, `Opus packets +${ain.packetsReceived - ain0.packetsReceived} in 8 s`);
       assert.ok(ain.totalSamplesReceived > ain0.totalSamplesReceived, 'audio samples keep arriving');
+      assert.ok(ain.totalAudioEnergy > ain0.totalAudioEnergy, 'the oscillator is heard (totalAudioEnergy rises)');
       assert.equal(hls1.mode, 'hls', 'the watch page plays LL-HLS by default');
       assert.ok(hls1.t - hls0.t >= 5, `LL-HLS currentTime advanced ${fmt(hls1.t - hls0.t)} s in 8 s`);
 
@@ -200,6 +202,19 @@ test('(a) WHIP from a page → WHEP in another window and LL-HLS on the watch pa
         assert.ok(p95 < LATENCY_P95_MAX_MS, `p95 glass-to-glass ${fmt(p95, 0)} ms < ${LATENCY_P95_MAX_MS} ms`);
       });
 
+      await t.test('(a2) the watch page in real-time mode plays the channel over WHEP; chat stays connected', async () => {
+        await watch.goto(`${st.base}/watch/${name}?mode=realtime`, { waitUntil: 'load' });
+        const s = await waitFor('real-time playback on the watch page', async () => {
+          const w = await watchRtcStats(watch);
+          if (w.error) throw abortWait(`the watch page says: ${w.error}`);
+          return w.mode === 'realtime' && w.chat && w.videoIn?.framesDecoded > 60 ? w : null;
+        }, { timeoutMs: 20_000, intervalMs: 500 });
+        const latencyText = await watch.$eval('#latency', (e) => e.textContent);
+        log(`watch page real-time: ${JSON.stringify(s.videoIn)}; latency shown ${latencyText}`);
+        assert.equal(s.videoIn.codec, 'video/H264');
+        assert.equal(await watch.$eval('#playback-mode', (e) => e.textContent), 'Real-time (WebRTC)');
+      });
+
       // stop() DELETEs both sessions: the WHEP one is gone afterwards.
       await view.evaluate(() => rt.stop());
       await pub.evaluate(() => rt.stop());
@@ -224,6 +239,8 @@ test('(c) ffmpeg RTMP with B-frames + AAC → the watch page in real-time mode (
         return s.mode === 'realtime' && s.connectionState === 'connected' && s.videoIn?.framesDecoded > 10 ? s : null;
       }, { timeoutMs: 20_000, intervalMs: 500 });
 
+      // Played out, so that chromium measures the audio's level (--mute-audio keeps it quiet).
+      await page.evaluate(() => { document.getElementById('player').muted = false; });
       const samples = [];
       for (let i = 0; i <= 10; i++) {
         samples.push(await watchRtcStats(page));
@@ -251,6 +268,7 @@ test('(c) ffmpeg RTMP with B-frames + AAC → the watch page in real-time mode (
       assert.ok(dropped <= Math.max(3, 0.03 * decoded), `dropped ${dropped} of ${decoded}`);
       assert.equal(last.audioIn?.codec, 'audio/opus', 'audio is Opus');
       assert.ok(last.audioIn.packetsReceived - first.audioIn.packetsReceived >= 10 * 25, 'Opus packets keep arriving (>= 25/s)');
+      assert.ok(last.audioIn.totalAudioEnergy > samples[1].audioIn.totalAudioEnergy, 'the 440 Hz tone is heard (totalAudioEnergy rises)');
       assert.ok(last.chat, 'chat is connected in real-time mode');
       assert.deepEqual(st.blocked, [], 'no requests outside 127.0.0.1');
     });
