@@ -8,11 +8,13 @@
 //! - [`proc_cpu`]: CPU seconds of a process tree from `/proc`;
 //! - [`edge_load`]: an HTTP/1.1, HTTP/2 (h2c or TLS) and HTTP/3 load generator
 //!   over a fixed or Zipf object catalog, with latency percentiles, `x-cache`
-//!   counts, handshakes per second and the server's CPU per request and byte.
+//!   counts, handshakes per second and the server's CPU per request and byte;
+//! - [`whep_client`]: headless WHEP viewers on str0m (benchmarks, e2e tests).
 //!
 //! Binaries: `ertmp-publish` (Enhanced RTMP test publisher), `rtmp-load`
 //! (N paced publishers, CPU per stream of the server under test), `edge-load`
-//! (the load generator above) and `static-origin` (sized cacheable objects for the
+//! (the load generator above), `whep-fanout` (WHEP viewers per core vs LL-HLS)
+//! and `static-origin` (sized cacheable objects for the
 //! edge bench, `bench/edge_vs_peers.sh`).
 #![forbid(unsafe_code)]
 
@@ -22,3 +24,4 @@ pub mod flv_file;
 pub mod flv_tags;
 pub mod proc_cpu;
 pub mod rtmp_client;
+pub mod whep_client;

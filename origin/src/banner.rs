@@ -46,6 +46,12 @@ pub fn render(config: &Config, channels: &[BannerChannel], generated_demo_key: b
             "  Publish over SRT: ffmpeg … -f mpegts 'srt://{}?streamid=publish/live/{stream_key}'\n",
             display_host(config.srt.listen)
         ));
+        if config.webrtc.enabled {
+            out.push_str(&format!(
+                "  Publish over WHIP (OBS 30+: Service \"WHIP\"): {scheme}://{http_host}/whip/{name} with Bearer Token {stream_key}\n",
+                name = channel.name
+            ));
+        }
         if let Some(tls) = config.rtmp.tls_listen {
             out.push_str(&format!(
                 "  Publish over RTMPS: rtmps://{}/live with the same key\n",
@@ -56,9 +62,16 @@ pub fn render(config: &Config, channels: &[BannerChannel], generated_demo_key: b
             "  Publish with ffmpeg:\n    ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 \\\n      -c:v libx264 -preset veryfast -g 60 -c:a aac -f flv rtmp://{rtmp_host}/live/{stream_key}\n"
         ));
         out.push_str(&format!(
-            "  Watch:\n    LL-HLS: {scheme}://{http_host}/live/{name}/master.m3u8\n    DASH:   {scheme}://{http_host}/live/{name}/manifest.mpd\n\n",
+            "  Watch:\n    LL-HLS: {scheme}://{http_host}/live/{name}/master.m3u8\n    DASH:   {scheme}://{http_host}/live/{name}/manifest.mpd\n",
             name = channel.name
         ));
+        if config.webrtc.enabled {
+            out.push_str(&format!(
+                "    WebRTC: {scheme}://{http_host}/watch/{name}?mode=realtime (WHEP: POST {scheme}://{http_host}/whep/{name})\n",
+                name = channel.name
+            ));
+        }
+        out.push('\n');
     }
     if generated_demo_key {
         out.push_str("(No [[channels]] configured and an empty catalog: the demo channel above was created with a generated key.\n It is kept in the catalog, and in demo-stream-key in the data dir so later runs can show it.)\n");

@@ -20,7 +20,8 @@
 //! - [`checks`]: several named checks against one set-up, and polling;
 //! - [`pebble`]: a local ACME CA (Debian's pebble and pebble-challtestsrv);
 //! - [`tls_client`]: a blocking rustls client that reports the served certificate;
-//! - [`tools`]: finding external tools, skipping loudly when one is missing.
+//! - [`tools`]: finding external tools, skipping loudly when one is missing;
+//! - [`webrtc`]: WHEP/WHIP requests and hand-written SDP offers.
 //!
 //! Environment: `FERROCAST_ORIGIN_BIN` (binary path, else `target/debug`, built if
 //! missing), `FERROCAST_TEST_SHOW_LOG=1` (print the origin's log tail even when a
@@ -45,3 +46,4 @@ pub mod srt;
 pub mod tls_client;
 pub mod tools;
 pub mod vod;
+pub mod webrtc;

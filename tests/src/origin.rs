@@ -42,6 +42,8 @@ pub struct OriginConfig {
     pub extra_toml: String,
     /// `[srt] passphrase`.
     pub srt_passphrase: Option<String>,
+    /// More `[webrtc]` keys (the section holds the harness's `udp_listen`).
+    pub webrtc_toml: String,
 }
 
 impl Default for OriginConfig {
@@ -56,6 +58,7 @@ impl Default for OriginConfig {
             rust_log: "info".into(),
             extra_toml: String::new(),
             srt_passphrase: None,
+            webrtc_toml: String::new(),
         }
     }
 }
@@ -74,7 +77,7 @@ impl OriginConfig {
         let mut s = format!(
             "[http]\nlisten = \"{http}\"\n\n[rtmp]\nlisten = \"{rtmp}\"\n\n\
              [http3]\nlisten = \"127.0.0.1:{h3}\"\n\n[srt]\nlisten = \"127.0.0.1:{srt}\"\n\n\
-             [webrtc]\nudp_listen = \"127.0.0.1:{rtc}\"\n\n\
+             [webrtc]\nudp_listen = \"127.0.0.1:{rtc}\"\n{webrtc}\n\
              [storage]\ndata_dir = {data:?}\n\n[packaging]\nsegment_target_s = {seg:?}\n\
              part_target_s = {part:?}\nwindow_s = {win}\nreconnect_grace_s = {grace}\n",
             data = data_dir.display().to_string(),
@@ -84,6 +87,7 @@ impl OriginConfig {
             h3 = extra[0],
             srt = extra[1],
             rtc = extra[2],
+            webrtc = self.webrtc_toml,
             grace = toml_number(self.reconnect_grace_s),
         );
         if let Some(p) = &self.srt_passphrase {
@@ -156,6 +160,8 @@ pub struct Origin {
     pub rtmp: SocketAddr,
     /// `[srt] listen` (UDP).
     pub srt: SocketAddr,
+    /// `[webrtc] udp_listen`.
+    pub webrtc: SocketAddr,
     /// The configuration it was started with.
     pub config: OriginConfig,
     proc: Supervised,
@@ -182,10 +188,12 @@ impl Origin {
         )?;
         let proc = spawn_origin(&bin, dir.path(), &config.rust_log, "")?;
         let srt: SocketAddr = format!("127.0.0.1:{}", ports[3]).parse()?;
+        let webrtc: SocketAddr = format!("127.0.0.1:{}", ports[4]).parse()?;
         let mut origin = Self {
             http,
             rtmp,
             srt,
+            webrtc,
             config,
             proc,
             dir,

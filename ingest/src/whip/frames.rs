@@ -22,12 +22,19 @@ use packager::codec::avc::AvcConfig;
 use packager::codec::opus::OpusConfig;
 use packager::media::{CodecConfig, Frame, MediaKind, Track};
 
-use crate::publish::MediaSink;
-
 /// RTP clock of H.264 (RFC 6184 §5.1).
 const VIDEO_CLOCK: u64 = 90_000;
 /// RTP clock of Opus (RFC 7587 §4.1).
 const OPUS_CLOCK: u64 = 48_000;
+
+/// What [`WhipFrames`] hands out, in order.
+#[derive(Debug, Clone)]
+pub enum WhipEvent {
+    /// A track was announced or changed.
+    Track(Track),
+    /// An access unit.
+    Frame(Frame),
+}
 
 /// What a WHIP session has delivered and refused.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -108,7 +115,13 @@ impl WhipFrames {
 
     /// One H.264 access unit in Annex B with its RTP timestamp (90 kHz) and the
     /// arrival of its first packet.
-    pub fn h264(&mut self, rtp: u64, arrival: Instant, annex_b: &[u8], sink: &mut dyn MediaSink) {
+    pub fn h264(
+        &mut self,
+        rtp: u64,
+        arrival: Instant,
+        annex_b: &[u8],
+        out: &mut dyn FnMut(WhipEvent),
+    ) {
         let mut body = BytesMut::with_capacity(annex_b.len() + 16);
         let mut idr = false;
         for unit in nal_units(annex_b) {
@@ -125,7 +138,7 @@ impl WhipFrames {
             }
         }
         if idr {
-            self.announce_avc(sink);
+            self.announce_avc(out);
         }
         if self.avc.is_none() {
             self.stats.waiting_for_keyframe += 1;
@@ -141,18 +154,18 @@ impl WhipFrames {
             .get_or_insert_with(|| Timeline::start(rtp, arrival, started, VIDEO_CLOCK));
         let t = timeline.ticks(rtp);
         self.stats.video_frames += 1;
-        sink.frame(Frame {
+        out(WhipEvent::Frame(Frame {
             kind: MediaKind::Video,
             track: 0,
             dts: t,
             pts: t,
             keyframe: idr,
             data: body.freeze(),
-        });
+        }));
     }
 
     /// Announces the `avcC` built from the latest SPS and PPS if it changed.
-    fn announce_avc(&mut self, sink: &mut dyn MediaSink) {
+    fn announce_avc(&mut self, out: &mut dyn FnMut(WhipEvent)) {
         let (Some(sps), Some(pps)) = (&self.sps, &self.pps) else {
             return;
         };
@@ -166,20 +179,26 @@ impl WhipFrames {
         match AvcConfig::from_parameter_sets(std::slice::from_ref(sps), std::slice::from_ref(pps)) {
             Ok(config) => {
                 self.avc = Some(config.clone());
-                sink.track(Track {
+                out(WhipEvent::Track(Track {
                     id: 0,
                     codec: CodecConfig::H264(config),
                     timescale: VIDEO_CLOCK as u32,
                     language: None,
                     name: None,
-                });
+                }));
             }
             Err(_) => self.stats.malformed += 1,
         }
     }
 
     /// One Opus packet with its RTP timestamp (48 kHz) and arrival.
-    pub fn opus(&mut self, rtp: u64, arrival: Instant, packet: &[u8], sink: &mut dyn MediaSink) {
+    pub fn opus(
+        &mut self,
+        rtp: u64,
+        arrival: Instant,
+        packet: &[u8],
+        out: &mut dyn FnMut(WhipEvent),
+    ) {
         if packet.is_empty() {
             self.stats.malformed += 1;
             return;
@@ -190,13 +209,13 @@ impl WhipFrames {
                 return;
             };
             self.opus_announced = true;
-            sink.track(Track {
+            out(WhipEvent::Track(Track {
                 id: 0,
                 codec: CodecConfig::Opus(config),
                 timescale: OPUS_CLOCK as u32,
                 language: None,
                 name: None,
-            });
+            }));
         }
         let started = self.started;
         let timeline = self
@@ -204,14 +223,14 @@ impl WhipFrames {
             .get_or_insert_with(|| Timeline::start(rtp, arrival, started, OPUS_CLOCK));
         let t = timeline.ticks(rtp);
         self.stats.audio_frames += 1;
-        sink.frame(Frame {
+        out(WhipEvent::Frame(Frame {
             kind: MediaKind::Audio,
             track: 0,
             dts: t,
             pts: t,
             keyframe: true,
             data: Bytes::copy_from_slice(packet),
-        });
+        }));
     }
 }
 
@@ -226,17 +245,13 @@ mod tests {
         frames: Vec<Frame>,
     }
 
-    impl MediaSink for Collect {
-        fn channel(&self) -> &str {
-            "test"
+    impl Collect {
+        fn take(&mut self) -> impl FnMut(WhipEvent) + '_ {
+            |e| match e {
+                WhipEvent::Track(t) => self.tracks.push(t),
+                WhipEvent::Frame(f) => self.frames.push(f),
+            }
         }
-        fn track(&mut self, track: Track) {
-            self.tracks.push(track);
-        }
-        fn frame(&mut self, frame: Frame) {
-            self.frames.push(frame);
-        }
-        fn end(&mut self) {}
     }
 
     // x264's SPS/PPS of a 64x64 High-profile picture.
@@ -258,16 +273,21 @@ mod tests {
         let t0 = Instant::now();
         let mut w = WhipFrames::new(t0);
         let mut sink = Collect::default();
-        w.h264(1000, t0, &annex_b(&[&[0x41, 0x9a]]), &mut sink);
+        w.h264(1000, t0, &annex_b(&[&[0x41, 0x9a]]), &mut sink.take());
         assert!(sink.frames.is_empty());
         assert_eq!(w.stats().waiting_for_keyframe, 1);
         let key = annex_b(&[&[0x09, 0xf0], &SPS, &PPS, &[0x65, 0x88, 0x84]]);
-        w.h264(4000, t0 + Duration::from_millis(100), &key, &mut sink);
+        w.h264(
+            4000,
+            t0 + Duration::from_millis(100),
+            &key,
+            &mut sink.take(),
+        );
         w.h264(
             7000,
             t0 + Duration::from_millis(133),
             &annex_b(&[&[0x41, 0x9a]]),
-            &mut sink,
+            &mut sink.take(),
         );
         assert_eq!(sink.tracks.len(), 1);
         assert!(matches!(sink.tracks[0].codec, CodecConfig::H264(_)));
@@ -278,7 +298,7 @@ mod tests {
         assert_eq!(sink.frames[0].pts, 9000);
         assert_eq!(sink.frames[1].pts, 12_000);
         // The same parameter sets again: no new announcement.
-        w.h264(10_000, t0, &key, &mut sink);
+        w.h264(10_000, t0, &key, &mut sink.take());
         assert_eq!(sink.tracks.len(), 1);
     }
 
@@ -291,15 +311,15 @@ mod tests {
             u64::from(u32::MAX) - 100,
             t0 + Duration::from_millis(20),
             &[0xfc, 1, 2],
-            &mut sink,
+            &mut sink.take(),
         );
         w.opus(
             u64::from(u32::MAX) + 860,
             t0 + Duration::from_millis(40),
             &[0xfc, 3],
-            &mut sink,
+            &mut sink.take(),
         );
-        w.opus(5, t0, &[], &mut sink);
+        w.opus(5, t0, &[], &mut sink.take());
         assert_eq!(sink.tracks.len(), 1);
         assert_eq!(sink.frames.len(), 2);
         assert_eq!(sink.frames[0].pts, 960);

@@ -8,4 +8,4 @@
 
 mod frames;
 
-pub use frames::{WhipFrames, WhipStats};
+pub use frames::{WhipEvent, WhipFrames, WhipStats};

@@ -74,15 +74,14 @@ impl Feeds {
     /// Starts the feed thread of one publish session on `channel`.
     pub fn tap(&self, channel: &str) -> std::io::Result<RealtimeTap> {
         let (tx, rx) = sync_channel(TAP_QUEUE);
-        let worker = feed_worker::FeedWorker::new(
-            Arc::from(channel),
-            self.shared(channel),
-            self.to_loop.clone(),
-            self.settings.clone(),
-        );
+        let (channel_name, shared) = (Arc::from(channel), self.shared(channel));
+        let (to_loop, settings) = (self.to_loop.clone(), self.settings.clone());
         std::thread::Builder::new()
             .name(format!("webrtc-feed-{channel}"))
-            .spawn(move || worker.run(rx))?;
+            // Built on its thread: FFmpeg contexts never move between threads.
+            .spawn(move || {
+                feed_worker::FeedWorker::new(channel_name, shared, to_loop, settings).run(rx)
+            })?;
         Ok(RealtimeTap {
             tx,
             queue_full: self.queue_full.clone(),

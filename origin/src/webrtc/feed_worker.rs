@@ -8,7 +8,8 @@
 //!   while anybody watches; with `"refuse"` WHEP answers 409.
 //! - Opus passes through; AAC is transcoded to Opus once for all viewers, while
 //!   anybody watches.
-//! - Other codecs are refused with a clear reason.
+//! - AV1 passes through (the sequence header OBU before every key frame).
+//! - Other codecs (HEVC, VP9) are refused with a clear reason.
 //!
 //! Timestamps: one [`MediaClock`] per session maps media time to `Instant`s, the
 //! same for audio and video, so RTCP sender reports keep them in sync.
@@ -18,12 +19,13 @@ use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use packager::codec::av1::Av1Config;
 use packager::codec::avc::AvcConfig;
 use packager::media::{CodecConfig, Frame, MediaKind, Track};
 use tokio::sync::mpsc;
 
 use super::feed::ChannelShared;
-use super::loop_input::{FeedItem, LoopInput, StreamInfo};
+use super::loop_input::{FeedItem, LoopInput, StreamInfo, VideoOut};
 use super::sample::{self, RtcSample, SampleKind};
 use super::transcoding::{AudioToOpus, VideoWithoutBframes};
 use crate::config::BframePolicy;
@@ -78,10 +80,13 @@ impl MediaClock {
 enum VideoPath {
     /// H.264 without B-frames (so far).
     Passthrough(AvcConfig),
+    /// AV1, as is (no reordering in AV1's RTP mapping to worry about: frames
+    /// arrive in decode order and hidden frames are shown by later ones).
+    Av1(Av1Config),
     /// H.264 with B-frames, re-encoded while watched.
     Reencode {
         source: Track,
-        encoder: Option<VideoWithoutBframes>,
+        encoder: Option<Box<VideoWithoutBframes>>,
     },
     /// Not sent (the reason is in [`StreamInfo::refusal`]).
     Refused,
@@ -94,7 +99,7 @@ enum AudioPath {
     /// AAC, transcoded while watched.
     Transcode {
         source: Track,
-        transcoder: Option<AudioToOpus>,
+        transcoder: Option<Box<AudioToOpus>>,
     },
     /// Not sent.
     Dropped,
@@ -159,15 +164,23 @@ impl FeedWorker {
         }
         match &track.codec {
             CodecConfig::H264(config) => {
-                self.info.h264_profile_level_id = Some(sample::profile_level_id(config));
+                self.info.video = Some(VideoOut::H264 {
+                    profile_level_id: sample::profile_level_id(config),
+                });
                 self.info.refusal = None;
                 self.video = Some(VideoPath::Passthrough(config.clone()));
                 self.video_track = Some(track);
             }
-            CodecConfig::H265(_) | CodecConfig::Av1(_) | CodecConfig::Vp9(_) => {
-                self.info.h264_profile_level_id = None;
+            CodecConfig::Av1(config) => {
+                self.info.video = Some(VideoOut::Av1);
+                self.info.refusal = None;
+                self.video = Some(VideoPath::Av1(config.clone()));
+                self.video_track = Some(track);
+            }
+            CodecConfig::H265(_) | CodecConfig::Vp9(_) => {
+                self.info.video = None;
                 self.info.refusal = Some(format!(
-                    "the channel's video is {}; WebRTC viewers get H.264 only",
+                    "the channel's video is {}; WebRTC viewers get H.264 or AV1",
                     track.codec.codec_string()
                 ));
                 self.video = Some(VideoPath::Refused);
@@ -215,6 +228,11 @@ impl FeedWorker {
                 let s = self.video_sample(frame.pts, timescale, keyframe, data);
                 self.send(FeedItem::Sample(Arc::new(s)));
             }
+            Some(VideoPath::Av1(config)) => {
+                let data = sample::av1_temporal_unit(config, &frame.data, frame.keyframe);
+                let s = self.video_sample(frame.pts, timescale, frame.keyframe, data);
+                self.send(FeedItem::Sample(Arc::new(s)));
+            }
             Some(VideoPath::Reencode { source, encoder }) => {
                 if !watched {
                     *encoder = None;
@@ -226,11 +244,11 @@ impl FeedWorker {
                         return;
                     }
                     match VideoWithoutBframes::new(source, &self.settings) {
-                        Ok(e) => *encoder = Some(e),
+                        Ok(e) => *encoder = Some(Box::new(e)),
                         Err(e) => {
                             tracing::error!(channel = %self.channel, error = %e, "cannot start the B-frame re-encode for WebRTC");
                             self.video = Some(VideoPath::Refused);
-                            self.info.h264_profile_level_id = None;
+                            self.info.video = None;
                             self.info.refusal = Some(format!(
                                 "cannot re-encode this channel's video without B-frames: {e}"
                             ));
@@ -268,8 +286,10 @@ impl FeedWorker {
                 tracing::info!(channel = %self.channel, "source has B-frames: WebRTC viewers get a re-encode without them");
                 // x264 High profile at the source's level (str0m matches the profile;
                 // levels may differ, RFC 6184 §8.2.2).
-                let level = self.info.h264_profile_level_id.unwrap_or(0) & 0xff;
-                self.info.h264_profile_level_id = Some(0x64_00_00 | level);
+                let source = self.info.video.and_then(VideoOut::h264_profile_level_id);
+                self.info.video = Some(VideoOut::H264 {
+                    profile_level_id: 0x64_00_00 | (source.unwrap_or(0) & 0xff),
+                });
                 self.video = Some(VideoPath::Reencode {
                     source: track,
                     encoder: None,
@@ -277,7 +297,7 @@ impl FeedWorker {
             }
             BframePolicy::Refuse => {
                 tracing::info!(channel = %self.channel, "source has B-frames: WHEP refused ([webrtc] bframes = \"refuse\")");
-                self.info.h264_profile_level_id = None;
+                self.info.video = None;
                 self.info.refusal = Some(
                     "the channel's video has B-frames, which stutter in WebRTC players; publish without B-frames (x264: bframes=0, OBS: profile baseline) or watch over LL-HLS".into(),
                 );
@@ -316,7 +336,7 @@ impl FeedWorker {
                 }
                 if transcoder.is_none() {
                     match AudioToOpus::new(source, self.settings.opus_bitrate) {
-                        Ok(t) => *transcoder = Some(t),
+                        Ok(t) => *transcoder = Some(Box::new(t)),
                         Err(e) => {
                             tracing::error!(channel = %self.channel, error = %e, "cannot start the AAC to Opus transcoder for WebRTC");
                             self.audio = Some(AudioPath::Dropped);

@@ -57,14 +57,35 @@ impl Role {
 /// What WebRTC viewers of a channel get, as far as the feed knows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StreamInfo {
-    /// H.264 `profile-level-id` of the video sent (RFC 6184 §8.1); `None`: no
-    /// video for WebRTC.
-    pub h264_profile_level_id: Option<u32>,
+    /// The video sent; `None`: no video for WebRTC.
+    pub video: Option<VideoOut>,
     /// Opus channel count of the audio sent; `None`: no audio for WebRTC.
     pub opus_channels: Option<u8>,
     /// Why WHEP refuses this channel (B-frames with `bframes = "refuse"`, a codec
     /// WebRTC cannot carry); the text goes into the 409.
     pub refusal: Option<String>,
+}
+
+/// The video codec WebRTC viewers of a channel get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoOut {
+    /// H.264 with this `profile-level-id` (RFC 6184 §8.1).
+    H264 {
+        /// profile_idc, constraint flags, level_idc.
+        profile_level_id: u32,
+    },
+    /// AV1 (RTP payload format for AV1, §7.2: profile 0 by default).
+    Av1,
+}
+
+impl VideoOut {
+    /// The H.264 `profile-level-id`, for H.264.
+    pub fn h264_profile_level_id(self) -> Option<u32> {
+        match self {
+            VideoOut::H264 { profile_level_id } => Some(profile_level_id),
+            VideoOut::Av1 => None,
+        }
+    }
 }
 
 /// One item of a channel's feed.

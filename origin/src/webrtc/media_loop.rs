@@ -44,6 +44,10 @@ const TICK: Duration = Duration::from_millis(100);
 /// The cached group of pictures for new viewers is dropped above this size
 /// (new viewers then wait for the next key frame).
 const MAX_GOP_BYTES: usize = 16 * 1024 * 1024;
+/// A session whose client never completes ICE and DTLS within this is closed
+/// (str0m's ICE-lite timeout counts only from the first binding request, RFC 8445
+/// §5.1.1.1 servers never send any).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Input items handled per wake-up before the socket gets a turn again.
 const INPUT_BATCH: usize = 256;
 
@@ -58,6 +62,8 @@ pub struct LoopSettings {
     pub slow_viewer_window: Duration,
     /// `whip_keyframe_interval_s`.
     pub whip_keyframe_interval: Duration,
+    /// AAC bit rate beside WHIP's Opus (`whip_aac`), when on.
+    pub whip_aac_bitrate: Option<u32>,
     /// Viewers of a stream whose publisher is gone are disconnected after this
     /// (`[packaging] reconnect_grace_s`: a publisher coming back continues).
     pub stream_end_grace: Duration,
@@ -304,8 +310,13 @@ impl MediaLoop {
         let (built, role) = match publisher {
             Some(sink) => {
                 let built = offer::publisher(offer, &self.local)?;
-                let p =
-                    Publisher::new(sink, built.video, self.settings.whip_keyframe_interval, now);
+                let p = Publisher::new(
+                    sink,
+                    built.video,
+                    self.settings.whip_keyframe_interval,
+                    self.settings.whip_aac_bitrate,
+                    now,
+                );
                 (built, RoleState::Publisher(Box::new(p)))
             }
             None => {
@@ -326,6 +337,10 @@ impl MediaLoop {
         match role {
             RoleState::Viewer(_) => {
                 room.viewers.push(id);
+                self.metrics
+                    .channel_viewers
+                    .with_label_values(&[&channel])
+                    .inc();
                 self.feeds
                     .shared(&channel)
                     .viewers
@@ -342,6 +357,8 @@ impl MediaLoop {
             role,
             next_timeout: now,
             end_reason: None,
+            created: now,
+            connected: false,
         };
         self.metrics
             .sessions
@@ -418,7 +435,13 @@ impl MediaLoop {
         let now = Instant::now();
         let mut to_drive = Vec::new();
         for s in self.sessions.values_mut() {
+            if !s.connected && now.duration_since(s.created) >= CONNECT_TIMEOUT {
+                s.close("never_connected");
+                to_drive.push(s.id);
+                continue;
+            }
             if let RoleState::Publisher(p) = &mut s.role {
+                p.drain_aac();
                 if p.kicked() {
                     s.close("kicked");
                     to_drive.push(s.id);
@@ -481,7 +504,10 @@ impl MediaLoop {
                         }
                     }
                     Ok(Output::Event(event)) => match event {
-                        Event::Connected => connected = true,
+                        Event::Connected => {
+                            s.connected = true;
+                            connected = true;
+                        }
                         Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                             s.close("ice_timeout");
                         }
@@ -599,6 +625,10 @@ impl MediaLoop {
                     .shared(&s.channel)
                     .viewers
                     .fetch_sub(1, Ordering::Relaxed);
+                self.metrics
+                    .channel_viewers
+                    .with_label_values(&[&s.channel])
+                    .dec();
             }
             RoleState::Publisher(p) => p.end(),
         }

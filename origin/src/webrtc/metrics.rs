@@ -8,13 +8,16 @@ pub struct WebrtcMetrics {
     /// `ferrocast_webrtc_sessions{role}`: live sessions, `viewer` (WHEP) or
     /// `publisher` (WHIP).
     pub sessions: IntGaugeVec,
+    /// `ferrocast_webrtc_channel_viewers{channel}`: WHEP viewers per channel.
+    pub channel_viewers: IntGaugeVec,
     /// `ferrocast_webrtc_offers_total{role,result}`: SDP offers answered
     /// (`accepted`) or refused, by reason (`bad_sdp`, `no_codec`, `not_live`,
     /// `bframes`, `token`, `key`, `busy`, `full`, `unavailable`).
     pub offers: IntCounterVec,
     /// `ferrocast_webrtc_sessions_ended_total{role,reason}`: `deleted` (HTTP
-    /// DELETE), `ice_timeout` (vanished), `slow` (viewer dropped for loss),
-    /// `stream_ended`, `error`, `shutdown`.
+    /// DELETE), `ice_timeout` (vanished: no STUN consent checks for 15 s),
+    /// `never_connected` (no ICE/DTLS within 30 s of the answer), `slow` (viewer
+    /// dropped for loss), `stream_ended`, `kicked`, `abandoned`, `error`, `shutdown`.
     pub ended: IntCounterVec,
     /// `ferrocast_webrtc_datagrams_dropped_total{reason}`: UDP input that belongs to
     /// no session (`unknown_source`, `not_stun`, `oversize`) and output the socket
@@ -39,6 +42,13 @@ impl WebrtcMetrics {
             sessions: IntGaugeVec::new(
                 opts("ferrocast_webrtc_sessions", "WebRTC sessions by role"),
                 &["role"],
+            )?,
+            channel_viewers: IntGaugeVec::new(
+                opts(
+                    "ferrocast_webrtc_channel_viewers",
+                    "WHEP viewers per channel",
+                ),
+                &["channel"],
             )?,
             offers: IntCounterVec::new(
                 opts(
@@ -82,6 +92,7 @@ impl WebrtcMetrics {
             )?,
         };
         registry.register(Box::new(m.sessions.clone()))?;
+        registry.register(Box::new(m.channel_viewers.clone()))?;
         registry.register(Box::new(m.offers.clone()))?;
         registry.register(Box::new(m.ended.clone()))?;
         registry.register(Box::new(m.datagrams_dropped.clone()))?;

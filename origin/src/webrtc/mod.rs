@@ -17,12 +17,14 @@
 //! - [`media_loop`]: the thread owning the socket and every session.
 //! - [`demux`]: which session a datagram belongs to.
 //! - [`offer`]: building a session and its answer from an offer (codecs).
-//! - [`viewer`], [`publisher`], [`session`]: per-session state.
+//! - [`viewer`], [`publisher`], [`session`]: per-session state; [`aac_sidecar`]:
+//!   AAC beside a WHIP publisher's Opus.
 //! - [`feed`], [`feed_worker`], [`transcoding`]: from a channel's frames to RTP-ready
 //!   samples; [`sample`]: the sample and its conversions.
 //! - [`candidates`]: the addresses put into answers.
 //! - [`metrics`]: the `ferrocast_webrtc_*` metrics.
 
+pub mod aac_sidecar;
 pub mod candidates;
 pub mod demux;
 pub mod feed;
@@ -48,6 +50,9 @@ use crate::channels::Channels;
 use crate::config::WebrtcConfig;
 pub use feed::{Feeds, RealtimeTap};
 pub use metrics::WebrtcMetrics;
+
+/// AAC-LC bit rate beside WHIP's Opus (stereo speech and music).
+const WHIP_AAC_BITRATE: u32 = 128_000;
 
 /// Items queued for the media loop (media from all channels, offers, deletes).
 const LOOP_QUEUE: usize = 8192;
@@ -107,6 +112,7 @@ impl WebRtc {
             slow_viewer_loss: config.slow_viewer_loss,
             slow_viewer_window: Duration::from_secs_f64(config.slow_viewer_window_s),
             whip_keyframe_interval: Duration::from_secs_f64(config.whip_keyframe_interval_s),
+            whip_aac_bitrate: config.whip_aac.then_some(WHIP_AAC_BITRATE),
             stream_end_grace,
         };
         let loop_feeds = feeds.clone();

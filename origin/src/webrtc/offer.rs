@@ -5,7 +5,7 @@
 //! matching (RFC 3264 §6; for H.264 the profile must match, the level may differ,
 //! RFC 6184 §8.2.2) decides whether the browser can take it:
 //! - a WHEP viewer gets H.264 with the channel's `profile-level-id` (RTX for
-//!   retransmissions, RFC 4588) and Opus;
+//!   retransmissions, RFC 4588) or AV1, and Opus;
 //! - a WHIP publisher may send H.264 (the usual browser profiles) and Opus.
 //!
 //! An offer that ends with no common video or audio codec is refused
@@ -21,7 +21,7 @@ use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, Mid, Pt};
 use str0m::{Candidate, Rtc, RtcConfig};
 
-use super::loop_input::{OfferError, StreamInfo};
+use super::loop_input::{OfferError, StreamInfo, VideoOut};
 
 /// Payload types we assign (dynamic range, RFC 3551 §3).
 /// The first H.264 payload type; each H.264 format takes two (itself, then its
@@ -70,31 +70,51 @@ pub struct Local {
 /// Answers a WHEP viewer's offer for a channel described by `info`.
 pub fn viewer(offer: SdpOffer, info: &StreamInfo, local: &Local) -> Result<Built, OfferError> {
     let mut config = base_config(local);
-    if let Some(plid) = info.h264_profile_level_id {
-        for (i, plid) in viewer_h264_profiles(plid).into_iter().enumerate() {
-            let pt = PT_H264 + 2 * i as u8;
-            config.codec_config().add_h264(
-                Pt::new_with_value(pt),
-                Some(Pt::new_with_value(pt + 1)),
-                true,
-                plid,
-            );
+    let video_codec = match info.video {
+        Some(VideoOut::H264 { profile_level_id }) => {
+            for (i, plid) in viewer_h264_profiles(profile_level_id)
+                .into_iter()
+                .enumerate()
+            {
+                let pt = PT_H264 + 2 * i as u8;
+                config.codec_config().add_h264(
+                    Pt::new_with_value(pt),
+                    Some(Pt::new_with_value(pt + 1)),
+                    true,
+                    plid,
+                );
+            }
+            Codec::H264
         }
-    }
+        Some(VideoOut::Av1) => {
+            config = config.enable_av1(true);
+            Codec::Av1
+        }
+        None => Codec::H264,
+    };
     if info.opus_channels.is_some() {
         config = config.enable_opus(true, false);
     }
-    let built = build(config, offer, local)?;
-    if info.h264_profile_level_id.is_some() && built.video.is_none() {
-        return Err(OfferError::NoCodec(format!(
-            "the channel sends H.264 (profile-level-id={:06x}, packetization-mode=1); the offer has no H.264 with packetization-mode=1",
-            info.h264_profile_level_id.unwrap_or(0)
-        )));
-    }
-    if built.video.is_none() && built.audio.is_none() {
-        return Err(OfferError::NoCodec(
-            "the channel sends Opus audio only; the offer has no Opus".into(),
-        ));
+    let built = build(config, offer, local, video_codec)?;
+    if built.video.is_none() {
+        match info.video {
+            Some(VideoOut::H264 { profile_level_id }) => {
+                return Err(OfferError::NoCodec(format!(
+                    "the channel sends H.264 (profile-level-id={profile_level_id:06x}, packetization-mode=1); the offer has no H.264 with packetization-mode=1"
+                )))
+            }
+            Some(VideoOut::Av1) => {
+                return Err(OfferError::NoCodec(
+                    "the channel sends AV1; the offer has no AV1".into(),
+                ))
+            }
+            None if built.audio.is_none() => {
+                return Err(OfferError::NoCodec(
+                    "the channel sends Opus audio only; the offer has no Opus".into(),
+                ))
+            }
+            None => {}
+        }
     }
     Ok(built)
 }
@@ -121,17 +141,9 @@ fn viewer_h264_profiles(source: u32) -> Vec<u32> {
 /// Answers a WHIP publisher's offer.
 pub fn publisher(offer: SdpOffer, local: &Local) -> Result<Built, OfferError> {
     let mut config = base_config(local);
-    for (i, plid) in PUBLISHER_H264_PROFILES.into_iter().enumerate() {
-        let pt = PT_H264 + 2 * i as u8;
-        config.codec_config().add_h264(
-            Pt::new_with_value(pt),
-            Some(Pt::new_with_value(pt + 1)),
-            true,
-            plid,
-        );
-    }
+    add_h264(&mut config, &PUBLISHER_H264_PROFILES);
     config = config.enable_opus(true, false);
-    let built = build(config, offer, local)?;
+    let built = build(config, offer, local, Codec::H264)?;
     if built.video.is_none() {
         return Err(OfferError::NoCodec(
             "WHIP takes H.264 (packetization-mode=1) video and Opus audio; the offer has no H.264"
@@ -139,6 +151,20 @@ pub fn publisher(offer: SdpOffer, local: &Local) -> Result<Built, OfferError> {
         ));
     }
     Ok(built)
+}
+
+/// H.264 formats (packetization-mode 1, RFC 6184 §6.3) with RTX each, in order of
+/// preference.
+fn add_h264(config: &mut RtcConfig, profile_level_ids: &[u32]) {
+    for (i, plid) in profile_level_ids.iter().enumerate() {
+        let pt = PT_H264 + 2 * i as u8;
+        config.codec_config().add_h264(
+            Pt::new_with_value(pt),
+            Some(Pt::new_with_value(pt + 1)),
+            true,
+            *plid,
+        );
+    }
 }
 
 fn base_config(local: &Local) -> RtcConfig {
@@ -150,7 +176,12 @@ fn base_config(local: &Local) -> RtcConfig {
 }
 
 /// Accepts `offer` and finds the negotiated media lines.
-fn build(config: RtcConfig, offer: SdpOffer, local: &Local) -> Result<Built, OfferError> {
+fn build(
+    config: RtcConfig,
+    offer: SdpOffer,
+    local: &Local,
+    video_codec: Codec,
+) -> Result<Built, OfferError> {
     let now = Instant::now();
     let mut rtc = config.build(now);
     for addr in &local.candidates {
@@ -178,7 +209,7 @@ fn build(config: RtcConfig, offer: SdpOffer, local: &Local) -> Result<Built, Off
             continue;
         }
         let codec = match kind {
-            MediaKind::Video => Codec::H264,
+            MediaKind::Video => video_codec,
             MediaKind::Audio => Codec::Opus,
         };
         let Some(writer) = rtc.writer(mid) else {

@@ -14,6 +14,7 @@ use ingest::whip::WhipFrames;
 use str0m::media::{KeyframeRequestKind, MediaData, MediaKind};
 use str0m::Rtc;
 
+use super::aac_sidecar::{self, AacSidecar};
 use super::offer::Negotiated;
 
 /// Viewers' key frame requests are forwarded at most this often.
@@ -26,6 +27,9 @@ pub struct Publisher {
     video: Option<Negotiated>,
     keyframe_interval: Duration,
     last_pli: Option<Instant>,
+    /// `[webrtc] whip_aac`: the AAC bit rate, when on.
+    aac_bitrate: Option<u32>,
+    aac: Option<AacSidecar>,
 }
 
 impl Publisher {
@@ -34,6 +38,7 @@ impl Publisher {
         sink: Box<dyn MediaSink>,
         video: Option<Negotiated>,
         keyframe_interval: Duration,
+        aac_bitrate: Option<u32>,
         started: Instant,
     ) -> Self {
         Self {
@@ -42,21 +47,33 @@ impl Publisher {
             video,
             keyframe_interval,
             last_pli: None,
+            aac_bitrate,
+            aac: None,
         }
     }
 
     /// One depacketized access unit from str0m.
     pub fn media(&mut self, data: &MediaData) {
         let rtp = data.time.numer();
+        let Self {
+            sink,
+            frames,
+            aac,
+            aac_bitrate,
+            ..
+        } = self;
+        let mut out = |e| aac_sidecar::pass(e, sink.as_mut(), aac, *aac_bitrate);
         match data.params.spec().codec.kind() {
-            MediaKind::Video => {
-                self.frames
-                    .h264(rtp, data.network_time, &data.data, self.sink.as_mut())
-            }
-            MediaKind::Audio => {
-                self.frames
-                    .opus(rtp, data.network_time, &data.data, self.sink.as_mut())
-            }
+            MediaKind::Video => frames.h264(rtp, data.network_time, &data.data, &mut out),
+            MediaKind::Audio => frames.opus(rtp, data.network_time, &data.data, &mut out),
+        }
+        self.drain_aac();
+    }
+
+    /// Passes the AAC thread's output on (also called from the loop's tick).
+    pub fn drain_aac(&mut self) {
+        if let Some(aac) = self.aac.as_mut() {
+            aac.drain(self.sink.as_mut());
         }
     }
 
@@ -105,8 +122,10 @@ impl Publisher {
             audio_frames = stats.audio_frames,
             waiting_for_keyframe = stats.waiting_for_keyframe,
             malformed = stats.malformed,
+            aac_dropped = self.aac.as_ref().map_or(0, |a| a.dropped),
             "WHIP publisher ended"
         );
+        self.drain_aac();
         self.sink.end();
     }
 }

@@ -123,36 +123,12 @@ impl LocalRoutes for WebrtcRoutes {
                     async move { delete(to_loop, channel, id, role).await },
                 ));
             }
-            (&Method::PATCH, Some(_)) => {
-                let mut r = text(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "trickle ICE and ICE restarts are not supported: the answer has every candidate",
-                );
-                r.headers.insert(
-                    http::header::ALLOW,
-                    HeaderValue::from_static("DELETE, OPTIONS"),
-                );
-                r
-            }
-            (_, None) => {
-                let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "use POST with an SDP offer");
-                r.headers.insert(
-                    http::header::ALLOW,
-                    HeaderValue::from_static("POST, OPTIONS"),
-                );
-                r
-            }
-            (_, Some(_)) => {
-                let mut r = text(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "use DELETE to end the session",
-                );
-                r.headers.insert(
-                    http::header::ALLOW,
-                    HeaderValue::from_static("DELETE, PATCH, OPTIONS"),
-                );
-                r
-            }
+            (&Method::PATCH, Some(_)) => not_allowed(
+                "DELETE, OPTIONS",
+                "trickle ICE and ICE restarts are not supported: the answer has every candidate",
+            ),
+            (_, None) => not_allowed("POST, OPTIONS", "use POST with an SDP offer"),
+            (_, Some(_)) => not_allowed("DELETE, PATCH, OPTIONS", "use DELETE to end the session"),
         };
         Some(ready(answer))
     }
@@ -248,7 +224,7 @@ impl Post {
         };
         let offer = match std::str::from_utf8(&offer)
             .map_err(|e| e.to_string())
-            .and_then(|s| SdpOffer::from_sdp_string(s).map_err(|e| e.to_string()))
+            .and_then(|s| SdpOffer::from_sdp_string(s).map_err(|e| one_line(&e.to_string())))
         {
             Ok(o) => o,
             Err(e) => {
@@ -426,6 +402,14 @@ fn publish_refused(rejection: &PublishRejection) -> UpstreamResponse {
     r
 }
 
+/// 405 with the methods the resource has (RFC 9110 §15.5.6).
+fn not_allowed(allow: &'static str, message: &str) -> UpstreamResponse {
+    let mut r = text(StatusCode::METHOD_NOT_ALLOWED, message);
+    r.headers
+        .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
 fn preflight() -> UpstreamResponse {
     let mut r = text(StatusCode::NO_CONTENT, "");
     r.body = UpstreamBody::Full(Bytes::new());
@@ -462,6 +446,21 @@ fn text(status: StatusCode, message: &str) -> UpstreamResponse {
     r
 }
 
+/// A parser's multi-line message as one line, without the parser's memory
+/// addresses (`Parse error at PointerOffset(0x…)`).
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(|l| match (l.find("PointerOffset("), l.rfind(')')) {
+            (Some(a), Some(b)) if b > a => format!("{}{}", &l[..a], &l[b + 1..]),
+            _ => l.to_owned(),
+        })
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn ready(r: UpstreamResponse) -> UpstreamFuture {
     Box::pin(std::future::ready(r))
 }
@@ -494,5 +493,15 @@ mod tests {
         assert_eq!(parse("/whep/"), None);
         assert_eq!(parse("/whep/a/b/c"), None);
         assert_eq!(parse("/live/news/master.m3u8"), None);
+    }
+
+    #[test]
+    fn parser_errors_become_one_line() {
+        assert_eq!(
+            one_line(
+                "SDP parse: Parse error at PointerOffset(0x7f9c)\nUnexpected `t`\nExpected `o`\n"
+            ),
+            "SDP parse: Parse error at; Unexpected `t`; Expected `o`"
+        );
     }
 }

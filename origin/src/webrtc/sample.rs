@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use packager::codec::av1::Av1Config;
 use packager::codec::avc::{nal_unit_type, AvcConfig};
 
 /// Video or audio, as the loop routes it.
@@ -84,6 +85,22 @@ pub fn annex_b_access_unit(config: &AvcConfig, data: &[u8], keyframe: bool) -> V
         out.extend_from_slice(&START);
         out.extend_from_slice(unit);
     }
+    out
+}
+
+/// An AV1 sample (low-overhead OBUs with `obu_size`, AV1-ISOBMFF §2.4) as a
+/// temporal unit for str0m's AV1 packetizer, with the `av1C` configOBUs (the
+/// sequence header, AV1-ISOBMFF §2.3.3) in front of key frames that carry none, so
+/// a viewer starting there can decode (RTP payload format for AV1 §7.5).
+pub fn av1_temporal_unit(config: &Av1Config, data: &[u8], keyframe: bool) -> Vec<u8> {
+    // OBU header: obu_type in bits 6..3 (AV1 §5.3.2); 1 = OBU_SEQUENCE_HEADER.
+    let has_sequence_header = data.first().is_some_and(|h| (h >> 3) & 0x0f == 1);
+    let config_obus = config.record.get(4..).unwrap_or_default();
+    let mut out = Vec::with_capacity(data.len() + config_obus.len());
+    if keyframe && !has_sequence_header {
+        out.extend_from_slice(config_obus);
+    }
+    out.extend_from_slice(data);
     out
 }
 

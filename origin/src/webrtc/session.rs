@@ -34,6 +34,10 @@ pub struct Session {
     pub next_timeout: Instant,
     /// Why it is ending, once the loop decided (the metrics label).
     pub end_reason: Option<&'static str>,
+    /// When the offer was answered.
+    pub created: Instant,
+    /// ICE and DTLS came up at some point.
+    pub connected: bool,
 }
 
 impl Session {

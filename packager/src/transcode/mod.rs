@@ -17,6 +17,8 @@
 //! | [`live_ladder`] | the live ABR ladder: ingest's frames in, key frames at the source's, shedding when late |
 //! | [`live_ladder_input`] | the live ladder's decoder: packager frames as in-band packets |
 //! | [`live_ladder_pace`] | the live ladder's real-time factor and shedding decisions |
+//! | [`audio_transcoder`] | realtime audio: AAC ↔ Opus, frame by frame (WebRTC, WHIP) |
+//! | [`realtime_video`] | realtime H.264 without B-frames, key frames on demand (WebRTC) |
 //! | [`error`] | why a transcode failed |
 //!
 //! FFmpeg is initialised once per process ([`init`]); every call here is blocking
@@ -43,6 +45,12 @@ pub mod live_ladder_pace;
 #[cfg(test)]
 mod live_ladder_tests;
 
+// Realtime transcoders for WebRTC delivery (issue 8).
+pub mod audio_transcoder;
+#[cfg(test)]
+mod realtime_tests;
+pub mod realtime_video;
+
 #[cfg(test)]
 mod file_tests;
 #[cfg(test)]
@@ -55,10 +63,12 @@ mod vod_tests;
 use std::sync::Once;
 
 pub use audio_encoder::AudioEncoder;
+pub use audio_transcoder::{AudioTarget, AudioTranscoder};
 pub use error::TranscodeError;
 pub use file::{transcode_file, FileSummary, Progress};
 pub use h264_input::annex_b_access_unit;
 pub use probe::{probe, MediaInfo, ProbeError, StreamInfo, StreamKind};
+pub use realtime_video::{reorders, EncodedVideo, H264Profile, NoBFramesEncoder, NoBFramesOptions};
 pub use rendition::OUTPUT_PIXEL_FORMAT;
 pub use sink::{LadderSink, SinkError};
 pub use spec::{plan_renditions, LadderSpec, PlannedRendition, RenditionSpec};
