@@ -22,7 +22,7 @@
 //     that is not live (404); WHIP on the admin page with a key that is no channel's
 //     (401 or 403), and through the client with another channel's key (403) and
 //     without a key (401).
-// About 90 s on a 2-core box.
+// About 60 s on a 2-core box.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
