@@ -176,7 +176,7 @@ test('(a) WHIP from a page → WHEP in another window and LL-HLS on the watch pa
       assert.ok(ain.totalSamplesReceived > ain0.totalSamplesReceived, 'audio samples keep arriving');
       assert.ok(ain.totalAudioEnergy > ain0.totalAudioEnergy, 'the oscillator is heard (totalAudioEnergy rises)');
       assert.equal(hls1.mode, 'hls', 'the watch page plays LL-HLS by default');
-      // Loose: one run in four on the loaded 2-core box saw hls.js stall for ~4 s here.
+      // Loose: one run in seven on the loaded 2-core box saw the watch page stall for ~4 s here.
       assert.ok(hls1.t - hls0.t >= 4, `LL-HLS currentTime advanced ${fmt(hls1.t - hls0.t)} s in ${fmt(wallS, 1)} s`);
 
       await t.test('(b) WHEP glass-to-glass latency, median and p95 over >= 100 frames', async () => {
