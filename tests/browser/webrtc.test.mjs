@@ -16,7 +16,8 @@
 //     method is described in page/webrtc.html. Median and p95 over >= 100 frames.
 // (c) ffmpeg RTMP with B-frames (x264 -bf 3) + AAC → the watch page in real-time
 //     mode: smooth video (framesDecoded steady, freezeCount <= 1, few drops), Opus
-//     audio (transcoded from AAC) receiving packets, chat still connected.
+//     audio (transcoded from AAC) receiving packets, chat still connected; then the
+//     toggle switches the page to LL-HLS (and ends the WHEP session).
 // (d) errors shown by the pages: B-frames refused (`[webrtc] bframes = "refuse"`,
 //     409) on the watch page, which then falls back to LL-HLS; WHEP for a channel
 //     that is not live (404); WHIP on the admin page with a key that is no channel's
@@ -272,6 +273,19 @@ test('(c) ffmpeg RTMP with B-frames + AAC → the watch page in real-time mode (
       assert.ok(last.audioIn.packetsReceived - first.audioIn.packetsReceived >= 10 * 25, 'Opus packets keep arriving (>= 25/s)');
       assert.ok(last.audioIn.totalAudioEnergy > samples[1].audioIn.totalAudioEnergy, 'the 440 Hz tone is heard (totalAudioEnergy rises)');
       assert.ok(last.chat, 'chat is connected in real-time mode');
+
+      // The toggle switches to LL-HLS (the WHEP session is ended, hls.js plays).
+      const session = await page.evaluate(() => window.ferroWatch.session.resource);
+      await page.click('#mode-toggle');
+      const hls = await waitFor('LL-HLS after the toggle', async () => {
+        const s = await page.evaluate(() => ({ mode: window.ferroWatch.mode, srcObject: !!document.getElementById('player').srcObject,
+          t: document.getElementById('player').currentTime, label: document.getElementById('playback-mode').textContent }));
+        return s.mode === 'hls' && !s.srcObject && s.t > 0 ? s : null;
+      }, { timeoutMs: 20_000 });
+      await waitFor('LL-HLS advancing', async () =>
+        (await page.evaluate(() => document.getElementById('player').currentTime)) > hls.t + 1, { timeoutMs: 15_000 });
+      assert.equal(hls.label, 'LL-HLS');
+      assert.equal((await fetch(session, { method: 'DELETE' })).status, 404, 'the toggle ended the WHEP session');
       assert.deepEqual(st.blocked, [], 'no requests outside 127.0.0.1');
     });
   });
