@@ -26,6 +26,11 @@ function showKey(name, key) {
   document.getElementById('created-name').textContent = name;
   document.getElementById('created-key').textContent = key;
   document.getElementById('obs-server').textContent = 'rtmp://' + location.hostname + ':' + document.body.dataset.rtmpPort + '/live';
+  document.getElementById('created-whip-server').textContent = whipUrl(name);
+  // Ready for "publish from this page" too.
+  whipChannel.value = name;
+  whipKey.value = key;
+  showWhipServer();
 }
 
 async function refresh() {
@@ -56,6 +61,66 @@ async function refresh() {
     statusEl.textContent = e.message;
   }
 }
+
+// ---- WHIP: OBS 30+ settings, and publishing the camera from this page (webrtc.js)
+
+const whipSection = document.getElementById('whip-section');
+const whipChannel = document.getElementById('whip-channel');
+const whipKey = document.getElementById('whip-key');
+const whipStatus = document.getElementById('whip-status');
+const whipStart = document.getElementById('whip-start');
+const whipStop = document.getElementById('whip-stop');
+const whipPreview = document.getElementById('whip-preview');
+let whipSession = null;
+let whipMedia = null;
+
+function whipUrl(channel) { return location.origin + '/whip/' + (channel ? encodeURIComponent(channel) : '{channel}'); }
+function showWhipServer() { document.getElementById('whip-server').textContent = whipUrl(whipChannel.value.trim()); }
+
+function whipState(state, text) {
+  whipSection.dataset.state = state;
+  whipStatus.textContent = text;
+  whipStart.disabled = state === 'connecting' || state === 'publishing';
+  whipStop.disabled = !(state === 'connecting' || state === 'publishing');
+}
+
+async function stopWhip(state, text) {
+  const s = whipSession;
+  whipSession = null;
+  if (s) await s.stop();
+  if (whipMedia) { whipMedia.getTracks().forEach((t) => t.stop()); whipMedia = null; }
+  whipPreview.srcObject = null;
+  whipPreview.hidden = true;
+  whipState(state, text);
+}
+
+async function startWhip() {
+  const channel = whipChannel.value.trim();
+  if (!channel || !whipKey.value) { whipState('idle', 'enter the channel and its stream key'); return; }
+  if (!navigator.mediaDevices) { whipState('failed', 'the camera needs a secure page: open the admin page over https (or on localhost)'); return; }
+  whipState('connecting', 'asking for the camera and microphone');
+  try {
+    whipMedia = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: true });
+    whipPreview.srcObject = whipMedia;
+    whipPreview.hidden = false;
+    whipState('connecting', 'connecting to ' + whipUrl(channel));
+    const s = await FerrocastWebRtc.whipPublish('/whip/' + encodeURIComponent(channel), whipMedia, { streamKey: whipKey.value });
+    whipSession = s;
+    await s.connected;
+    if (whipSession !== s) return;
+    whipState('publishing', 'publishing to ' + channel + ' (' + whipMedia.getTracks().map((t) => t.kind).join(' + ') + ')');
+    s.pc.addEventListener('connectionstatechange', () => {
+      if (whipSession === s && s.pc.connectionState === 'failed') stopWhip('failed', 'the media connection failed');
+    });
+  } catch (e) {
+    await stopWhip('failed', 'publishing failed: ' + e.message);
+  }
+}
+
+whipChannel.addEventListener('input', showWhipServer);
+whipStart.addEventListener('click', startWhip);
+whipStop.addEventListener('click', () => stopWhip('idle', 'stopped'));
+showWhipServer();
 
 // ---- uploads and videos (issue 7)
 

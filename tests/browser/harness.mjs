@@ -196,6 +196,9 @@ const STATIC_FILES = {
   '/player.html': ['page/player.html', 'text/html; charset=utf-8'],
   '/hls.min.js': ['node_modules/hls.js/dist/hls.min.js', 'text/javascript'],
   '/dash.all.min.js': ['node_modules/dashjs/dist/modern/umd/dash.all.min.js', 'text/javascript'],
+  // WebRTC tests: their page and the origin's own WHEP/WHIP client.
+  '/webrtc.html': ['page/webrtc.html', 'text/html; charset=utf-8'],
+  '/webrtc.js': ['../../origin/assets/webrtc.js', 'text/javascript'],
 };
 
 export async function startStaticServer() {
@@ -442,9 +445,10 @@ export class Stack {
    * Launches headless chromium; blocks (and records) every request that is not to
    * 127.0.0.1 or localhost. `quic`: { origins: ['localhost:PORT'], spki } forces
    * QUIC (HTTP/3) to those origins and trusts the certificate whose SPKI SHA-256
-   * (base64) is `spki`; otherwise QUIC is off.
+   * (base64) is `spki`; otherwise QUIC is off. `webrtc`: fake camera and microphone
+   * (no permission prompt) and ICE candidates on loopback, for WHEP/WHIP tests.
    */
-  async launchBrowser({ quic = null } = {}) {
+  async launchBrowser({ quic = null, webrtc = false } = {}) {
     if (!existsSync(CHROMIUM_BIN)) {
       throw new Error(`chromium not found at ${CHROMIUM_BIN}: run scripts/install-deps.sh test`);
     }
@@ -469,6 +473,10 @@ export class Stack {
             // localhost is ::1 first; the edge listens on 127.0.0.1 only.
             '--host-resolver-rules=MAP localhost 127.0.0.1']
           : ['--disable-quic']),
+        ...(webrtc
+          ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+            '--allow-loopback-in-peer-connection']
+          : []),
         '--mute-audio',
         '--window-size=800,600',
       ],
@@ -510,6 +518,42 @@ export class Stack {
     this.navigations = 0;
     page.on('framenavigated', (f) => { if (f === page.mainFrame()) this.navigations++; });
     this.page = page;
+    return page;
+  }
+
+  /**
+   * Another window of the harness's browser (a window, not a tab: a background tab is
+   * hidden, and its timers, animation frames and video frame callbacks are throttled),
+   * set up like the first page: only 127.0.0.1/localhost may be reached (the rest is
+   * recorded in this.blocked), console lines go to this.pageLog prefixed with `label`.
+   */
+  async newWindow(label) {
+    const page = await this.browser.newPage({ type: 'window' });
+    page.setDefaultTimeout(30_000);
+    await page.setViewport({ width: 800, height: 600 });
+    await page.setRequestInterception(true);
+    page.on('request', (req) => {
+      const url = req.url();
+      let host = null;
+      try { host = new URL(url).hostname; } catch { /* data: etc. */ }
+      if (/^(data|blob):/.test(url) || host === '127.0.0.1' || host === 'localhost') {
+        req.continue().catch(() => {});
+      } else {
+        this.blocked.push(url);
+        log(`BLOCKED non-local request (${label}): ${url}`);
+        req.abort('blockedbyclient').catch(() => {});
+      }
+    });
+    page.on('console', (m) => {
+      const line = `[${label} console.${m.type()}] ${m.text()}`;
+      this.pageLog.push(line);
+      if (this.pageLog.length > 300) this.pageLog.shift();
+      if (VERBOSE || m.text().startsWith('[page]')) console.log('  ' + line);
+    });
+    page.on('pageerror', (e) => {
+      this.pageLog.push(`[${label} pageerror] ${e.message}`);
+      console.log(`  [${label} pageerror] ${e.message}`);
+    });
     return page;
   }
 

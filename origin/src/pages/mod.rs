@@ -3,10 +3,10 @@
 //! | path | page |
 //! |---|---|
 //! | `/` | channels live now (title cards), then every channel |
-//! | `/watch/{channel}` | player (hls.js, or Safari's native HLS) with live badge, latency and chat; `?token=` for token channels |
-//! | `/admin` | channels, create and rotate keys (shown once, with OBS settings), mint playback tokens; upload videos (tus-js-client, resumable) and list them with their status and progress |
+//! | `/watch/{channel}` | player (hls.js, or Safari's native HLS) with live badge, latency and chat; `?token=` for token channels; a real-time mode (toggle, or `?mode=realtime`) that plays over WebRTC (WHEP) and falls back to LL-HLS when that fails |
+//! | `/admin` | channels, create and rotate keys (shown once, with OBS settings for RTMP and WHIP), publish the camera from the page over WHIP, mint playback tokens; upload videos (tus-js-client, resumable) and list them with their status and progress |
 //! | `/vod/{asset}` | a VOD asset: player (hls.js or native HLS) with quality selector and thumbnail previews on the seek bar, processing progress or failure reason, title, description, tags, views |
-//! | `/assets/{file}` | the pages' CSS and scripts, hls.js and tus-js-client (vendored from npm, see `scripts/vendor-hls.sh`, `scripts/vendor-tus.sh`) |
+//! | `/assets/{file}` | the pages' CSS and scripts (`webrtc.js`: the WHEP/WHIP client), hls.js and tus-js-client (vendored from npm, see `scripts/vendor-hls.sh`, `scripts/vendor-tus.sh`) |
 //!
 //! The pages are static HTML whose scripts talk to the REST API; the only server-side
 //! substitution is the channel name or asset id (validated, then HTML-escaped) and the
@@ -50,6 +50,12 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "admin.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/admin.js"),
+    ),
+    // WHEP (play) and WHIP (publish) client for the watch and admin pages.
+    (
+        "webrtc.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/webrtc.js"),
     ),
     (
         "vod.js",
@@ -250,6 +256,23 @@ mod tests {
         for asset in ["/assets/vod.js", "/assets/vod.css"] {
             assert_eq!(p.page(asset).unwrap().status, StatusCode::OK, "{asset}");
         }
+    }
+
+    #[test]
+    fn the_watch_and_admin_pages_load_the_webrtc_client() {
+        let p = PageRoutes::new(1935);
+        let js = p.page("/assets/webrtc.js").unwrap();
+        assert_eq!(js.status, StatusCode::OK);
+        assert_eq!(js.content_type, "text/javascript; charset=utf-8");
+        let js = body(&js);
+        assert!(js.contains("whepPlay") && js.contains("whipPublish"));
+        let watch = body(&p.page("/watch/news").unwrap());
+        assert!(watch.contains("/assets/webrtc.js") && watch.contains("id=\"mode-toggle\""));
+        let admin = body(&p.page("/admin").unwrap());
+        assert!(admin.contains("/assets/webrtc.js") && admin.contains("id=\"whip-section\""));
+        // The page scripts fetch /whep and /whip on their own origin: `connect-src 'self'`.
+        let csp = &p.page("/watch/news").unwrap().headers["content-security-policy"];
+        assert!(csp.to_str().unwrap().contains("connect-src 'self'"));
     }
 
     #[test]
