@@ -28,6 +28,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
 import { withStack, waitFor, abortWait, freePort, log, fmt } from './harness.mjs';
 
 const ADMIN_KEY = `bt-admin-${randomBytes(12).toString('hex')}`;
@@ -35,6 +36,26 @@ const ADMIN_KEY = `bt-admin-${randomBytes(12).toString('hex')}`;
 const LATENCY_MEDIAN_MAX_MS = 300;
 /** (b) The bound for the 95th percentile: generous, the CI box is a loaded 2-core machine. */
 const LATENCY_P95_MAX_MS = 1000;
+
+/**
+ * With FERROCAST_WHEP_LOAD=N, starts N headless WHEP viewers of `url`
+ * (FERROCAST_WHEP_LOAD_BIN, default target/release/whep-load) and waits until they
+ * are connected; returns { viewers, stop() } or null.
+ */
+async function startWhepLoad(url) {
+  const n = Number(process.env.FERROCAST_WHEP_LOAD || 0);
+  if (!n) return null;
+  const bin = process.env.FERROCAST_WHEP_LOAD_BIN || new URL('../../target/release/whep-load', import.meta.url).pathname;
+  const child = spawn(bin, ['--url', url, '--viewers', String(n), '--seconds', '120'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  process.once('exit', () => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  await waitFor(`${n} load viewers connected`, async () => /CONNECTED (\d+)/.test(out), { timeoutMs: 60_000 });
+  const connected = Number(/CONNECTED (\d+)/.exec(out)[1]);
+  assert.equal(connected, n, `load viewers connected: ${connected} of ${n}`);
+  log(`${n} load viewers connected`);
+  return { viewers: n, stop: () => { child.kill('SIGKILL'); return out.trim(); } };
+}
 
 /** The origin's config for these tests: an admin key and the WebRTC media port. */
 async function originToml(extra = '') {
@@ -135,6 +156,10 @@ test('(a) WHIP from a page → WHEP in another window and LL-HLS on the watch pa
       }, { timeoutMs: 15_000, intervalMs: 1_000 });
       assert.match(played.resource ?? '', new RegExp(`/whep/${name}/[^/]+$`), 'WHEP Location is /whep/{channel}/{session}');
       await waitFor('WHEP frames displayed', async () => (await view.evaluate(() => rt.frames)) > 30, { timeoutMs: 15_000 });
+      // Optional load for (b): FERROCAST_WHEP_LOAD=N more WHEP viewers (str0m, bench's
+      // whep-load) watch the same channel while the latency is measured
+      // (bench/webrtc_latency_under_load.sh; not in CI).
+      const load = await startWhepLoad(`${st.base}/whep/${name}`);
 
       // LL-HLS of the same channel on the watch page (default mode).
       const watch = st.page;
@@ -201,6 +226,7 @@ test('(a) WHIP from a page → WHEP in another window and LL-HLS on the watch pa
         assert.ok(st2.undecodable <= 0.1 * st2.frames, `strip undecodable in ${st2.undecodable} of ${st2.frames} frames`);
         // expectedDisplayTime is a prediction and the strip holds whole ms: a few ms below 0 is fine.
         assert.ok(quantile(display, 0) > -20, 'no frame is displayed (much) before it was drawn: the clocks agree');
+        if (load) log(`(b) measured with ${load.viewers} more WHEP viewers: ${load.stop()}`);
         assert.ok(med < LATENCY_MEDIAN_MAX_MS, `median glass-to-glass ${fmt(med, 0)} ms < ${LATENCY_MEDIAN_MAX_MS} ms`);
         assert.ok(p95 < LATENCY_P95_MAX_MS, `p95 glass-to-glass ${fmt(p95, 0)} ms < ${LATENCY_P95_MAX_MS} ms`);
       });
