@@ -50,7 +50,7 @@ use super::audio_transcoder::received;
 use super::error::TranscodeError;
 use super::h264_input::annex_b_access_unit;
 use super::h264_output::AvcOutput;
-use super::rendition::{picture_type, OUTPUT_PIXEL_FORMAT};
+use super::rendition::{picture_type, x264_context, OUTPUT_PIXEL_FORMAT, X264};
 use super::sink::{LadderSink, SinkError};
 use crate::codec::avc::AvcConfig;
 use crate::media::{CodecConfig, Frame, MediaKind, Track};
@@ -64,8 +64,6 @@ const FALLBACK_FRAME_RATE: i32 = 30;
 /// Safety cap on the distance between IDRs, in seconds: key frames come from the
 /// source and from [`NoBFramesEncoder::request_keyframe`].
 const MAX_KEYFRAME_INTERVAL_S: i32 = 10;
-
-const X264: &str = "libx264";
 
 /// Whether `frame` is presented at another time than it is decoded: the mark of a
 /// source with B-frames (see the module docs).
@@ -368,14 +366,7 @@ impl NoBFramesEncoder {
                 .map_err(TranscodeError::encode("swscale"))?,
             )
         };
-        let codec = encoder::find_by_name(X264).ok_or_else(|| TranscodeError::Encode {
-            encoder: X264,
-            reason: "this FFmpeg has no libx264".to_owned(),
-        })?;
-        let mut video = codec::context::Context::new_with_codec(codec)
-            .encoder()
-            .video()
-            .map_err(TranscodeError::encode(X264))?;
+        let (codec, mut video) = x264_context()?;
         video.set_width(width);
         video.set_height(height);
         video.set_format(if direct { format } else { OUTPUT_PIXEL_FORMAT });

@@ -38,7 +38,22 @@ use crate::media::TrackId;
 /// The pixel format every rendition is encoded in (4:2:0, 8 bit: High profile).
 pub const OUTPUT_PIXEL_FORMAT: Pixel = Pixel::YUV420P;
 
-const X264: &str = "libx264";
+pub(crate) const X264: &str = "libx264";
+
+/// libx264 and a fresh encoder context for it, to be configured and opened (with
+/// the codec) by the caller.
+pub(crate) fn x264_context() -> Result<(ffmpeg_next::Codec, encoder::video::Video), TranscodeError>
+{
+    let codec = encoder::find_by_name(X264).ok_or_else(|| TranscodeError::Encode {
+        encoder: X264,
+        reason: "this FFmpeg has no libx264".to_owned(),
+    })?;
+    let video = codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .video()
+        .map_err(TranscodeError::encode(X264))?;
+    Ok((codec, video))
+}
 
 /// `pict_type` for a frame the ladder does (I: forced IDR) or does not key.
 pub(crate) fn picture_type(key: bool) -> picture::Type {
@@ -66,14 +81,7 @@ impl Rendition {
         spec: &LadderSpec,
         frame_rate: Rational,
     ) -> Result<Self, TranscodeError> {
-        let codec = encoder::find_by_name(X264).ok_or_else(|| TranscodeError::Encode {
-            encoder: X264,
-            reason: "this FFmpeg has no libx264".to_owned(),
-        })?;
-        let mut video = codec::context::Context::new_with_codec(codec)
-            .encoder()
-            .video()
-            .map_err(TranscodeError::encode(X264))?;
+        let (codec, mut video) = x264_context()?;
         video.set_width(planned.width);
         video.set_height(planned.height);
         video.set_format(OUTPUT_PIXEL_FORMAT);
