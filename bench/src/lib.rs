@@ -2,7 +2,8 @@
 //!
 //! - [`rtmp_client`]: an RTMP publisher written independently of `ingest`;
 //! - [`flv_tags`]: legacy AVC/AAC and Enhanced RTMP v1 video tag bodies;
-//! - [`flv_file`]: reads the tags of an `.flv` file for replay;
+//! - [`flv_file`]: reads the tags of an `.flv` file for replay; [`loop_clip`]:
+//!   such a clip split into start tags and a looped media part;
 //! - [`elementary`]: HEVC Annex B, AV1 IVF/OBU and AAC ADTS readers that
 //!   build the decoder configuration records;
 //! - [`proc_cpu`]: CPU seconds of a process tree from `/proc`;
@@ -22,6 +23,7 @@ pub mod edge_load;
 pub mod elementary;
 pub mod flv_file;
 pub mod flv_tags;
+pub mod loop_clip;
 pub mod proc_cpu;
 pub mod rtmp_client;
 pub mod whep_client;

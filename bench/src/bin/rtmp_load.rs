@@ -22,7 +22,7 @@
 //! if it grows, the load generator (not the server) is the bottleneck.
 
 use anyhow::{bail, Context, Result};
-use bench::flv_file::{read_tags, FlvTag, TAG_SCRIPT};
+use bench::loop_clip::{send_tag, LoopClip};
 use bench::proc_cpu::{clock_ticks, tree_cpu_seconds};
 use bench::rtmp_client::Publisher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -85,56 +85,6 @@ fn parse_args() -> Result<Args> {
     Ok(a)
 }
 
-/// The clip split into what is sent once and what is replayed.
-struct Clip {
-    script: Option<FlvTag>,
-    headers: Vec<FlvTag>,
-    media: Vec<FlvTag>,
-    length_ms: u64,
-}
-
-fn load_clip(path: &str) -> Result<Clip> {
-    let data = std::fs::read(path).with_context(|| format!("reading {path}"))?;
-    let tags = read_tags(data.into())?;
-    let script = tags.iter().find(|t| t.tag_type == TAG_SCRIPT).cloned();
-    let headers: Vec<FlvTag> = tags
-        .iter()
-        .filter(|t| t.is_sequence_header())
-        .cloned()
-        .collect();
-    let mut media: Vec<FlvTag> = tags
-        .into_iter()
-        .filter(|t| t.tag_type != TAG_SCRIPT && !t.is_sequence_header())
-        .collect();
-    // Start the loop on a key frame so every lap is decodable.
-    let first_key = media
-        .iter()
-        .position(FlvTag::is_keyframe)
-        .context("clip has no key frame")?;
-    media.drain(..first_key);
-    let t0 = media[0].timestamp;
-    for t in &mut media {
-        t.timestamp -= t0;
-    }
-    let video: Vec<u32> = media
-        .iter()
-        .filter(|t| t.tag_type == 9)
-        .map(|t| t.timestamp)
-        .collect();
-    let step = if video.len() > 1 {
-        (video[video.len() - 1] - video[0]) / (video.len() as u32 - 1)
-    } else {
-        33
-    };
-    let length_ms = u64::from(media.last().map_or(0, |t| t.timestamp) + step.max(1));
-    Ok(Clip {
-        script,
-        headers,
-        media,
-        length_ms,
-    })
-}
-
 #[derive(Default)]
 struct Stats {
     bytes: AtomicU64,
@@ -144,20 +94,11 @@ struct Stats {
     stop: AtomicBool,
 }
 
-async fn publish_one(url: String, clip: Arc<Clip>, stats: Arc<Stats>) -> Result<()> {
+async fn publish_one(url: String, clip: Arc<LoopClip>, stats: Arc<Stats>) -> Result<()> {
     let mut p = Publisher::connect(&url)
         .await
         .with_context(|| format!("publishing to {url}"))?;
-    if let Some(s) = &clip.script {
-        p.send_script_tag(&s.body).await?;
-    }
-    for h in &clip.headers {
-        if h.tag_type == 9 {
-            p.send_video(0, h.body.clone()).await?;
-        } else {
-            p.send_audio(0, h.body.clone()).await?;
-        }
-    }
+    clip.send_start(&mut p).await?;
     stats.ok.fetch_add(1, Relaxed);
     let start = tokio::time::Instant::now();
     let mut offset = 0u64;
@@ -177,11 +118,7 @@ async fn publish_one(url: String, clip: Arc<Clip>, stats: Arc<Stats>) -> Result<
                     .fetch_max((now - due).as_millis() as u64, Relaxed);
             }
             let before = p.bytes_sent;
-            if tag.tag_type == 9 {
-                p.send_video(ts as u32, tag.body.clone()).await?;
-            } else {
-                p.send_audio(ts as u32, tag.body.clone()).await?;
-            }
+            send_tag(&mut p, tag, ts as u32).await?;
             stats.bytes.fetch_add(p.bytes_sent - before, Relaxed);
         }
         offset += clip.length_ms;
@@ -193,7 +130,7 @@ async fn publish_one(url: String, clip: Arc<Clip>, stats: Arc<Stats>) -> Result<
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let args = parse_args()?;
-    let clip = Arc::new(load_clip(&args.clip)?);
+    let clip = Arc::new(LoopClip::load(std::path::Path::new(&args.clip))?);
     let clip_bytes: usize = clip.media.iter().map(|t| t.body.len()).sum();
     eprintln!(
         "clip {}: {} tags, {:.2} s, {:.2} Mbit/s",

@@ -45,6 +45,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use bench::edge_load::server_cpu::{CpuMeter, CpuUse};
+use bench::loop_clip::LoopClip;
 use bench::whep_client::{ViewerStats, Viewers, WhepOptions, WhepViewer, LARGE_RECV_BUFFER};
 
 const USAGE: &str = "usage: whep-fanout [--origin-bin PATH] [--clip FILE.flv] \
@@ -195,7 +196,7 @@ async fn run(args: Args) -> Result<()> {
         },
         None => {
             setup::ensure_clip(&args.clip)?;
-            let clip = Arc::new(setup::Clip::load(&args.clip)?);
+            let clip = Arc::new(LoopClip::load(&args.clip)?);
             let origin = setup::Origin::start(&args.origin_bin).await?;
             eprintln!(
                 "origin pid {} http {} (dir {})",
@@ -216,7 +217,7 @@ async fn run(args: Args) -> Result<()> {
                     format!("/live/{}/master.m3u8", setup::CHANNEL),
                 )),
                 pid: origin.pid(),
-                fps: args.fps.unwrap_or(clip.fps),
+                fps: args.fps.unwrap_or(1000.0 / clip.frame_ms),
                 _origin: Some(origin),
             }
         }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use bench::flv_file::{read_tags, FlvTag, TAG_SCRIPT};
+use bench::loop_clip::{send_tag, LoopClip};
 use bench::rtmp_client::Publisher;
 use bench::whep_client::http::{request, HttpUrl};
 
@@ -152,67 +152,10 @@ fn free_ports(n: usize) -> Result<Vec<u16>> {
         .collect::<std::io::Result<_>>()?)
 }
 
-/// The clip's tags, split as `rtmp-load` does: script, sequence headers, and
-/// media from the first key frame with timestamps from 0.
-pub(crate) struct Clip {
-    script: Option<FlvTag>,
-    headers: Vec<FlvTag>,
-    media: Vec<FlvTag>,
-    /// Length of one lap in ms.
-    pub length_ms: u64,
-    /// Video frames per second.
-    pub fps: f64,
-}
-
-impl Clip {
-    /// Reads an FLV file.
-    pub(crate) fn load(path: &Path) -> Result<Self> {
-        let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let tags = read_tags(data.into())?;
-        let script = tags.iter().find(|t| t.tag_type == TAG_SCRIPT).cloned();
-        let headers = tags
-            .iter()
-            .filter(|t| t.is_sequence_header())
-            .cloned()
-            .collect();
-        let mut media: Vec<FlvTag> = tags
-            .into_iter()
-            .filter(|t| t.tag_type != TAG_SCRIPT && !t.is_sequence_header())
-            .collect();
-        let first_key = media
-            .iter()
-            .position(FlvTag::is_keyframe)
-            .context("clip has no key frame")?;
-        media.drain(..first_key);
-        let t0 = media[0].timestamp;
-        for t in &mut media {
-            t.timestamp -= t0;
-        }
-        let video: Vec<u32> = media
-            .iter()
-            .filter(|t| t.tag_type == 9)
-            .map(|t| t.timestamp)
-            .collect();
-        let step_ms = match video.as_slice() {
-            [first, .., last] if last > first => f64::from(last - first) / (video.len() - 1) as f64,
-            _ => 1000.0 / 30.0,
-        };
-        let last = media.last().map_or(0, |t| t.timestamp);
-        let length_ms = u64::from(last) + step_ms.round().max(1.0) as u64;
-        Ok(Clip {
-            script,
-            headers,
-            media,
-            length_ms,
-            fps: 1000.0 / step_ms,
-        })
-    }
-}
-
 /// Publishes `clip` in a loop, paced at real time, to `url` on a thread of its
 /// own (so a busy viewer runtime cannot delay it) until `stop`.
 pub(crate) fn spawn_publisher(
-    clip: Arc<Clip>,
+    clip: Arc<LoopClip>,
     url: String,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<Result<()>> {
@@ -224,20 +167,11 @@ pub(crate) fn spawn_publisher(
     })
 }
 
-async fn publish(clip: &Clip, url: &str, stop: &AtomicBool) -> Result<()> {
+async fn publish(clip: &LoopClip, url: &str, stop: &AtomicBool) -> Result<()> {
     let mut p = Publisher::connect(url)
         .await
         .with_context(|| format!("publishing to {url}"))?;
-    if let Some(s) = &clip.script {
-        p.send_script_tag(&s.body).await?;
-    }
-    for h in &clip.headers {
-        if h.tag_type == 9 {
-            p.send_video(0, h.body.clone()).await?;
-        } else {
-            p.send_audio(0, h.body.clone()).await?;
-        }
-    }
+    clip.send_start(&mut p).await?;
     let start = tokio::time::Instant::now();
     let mut offset = 0u64;
     'run: loop {
@@ -247,11 +181,7 @@ async fn publish(clip: &Clip, url: &str, stop: &AtomicBool) -> Result<()> {
             }
             let ts = offset + u64::from(tag.timestamp);
             tokio::time::sleep_until(start + Duration::from_millis(ts)).await;
-            if tag.tag_type == 9 {
-                p.send_video(ts as u32, tag.body.clone()).await?;
-            } else {
-                p.send_audio(ts as u32, tag.body.clone()).await?;
-            }
+            send_tag(&mut p, tag, ts as u32).await?;
         }
         offset += clip.length_ms;
     }
